@@ -1,0 +1,217 @@
+//! Routing and the request handler: parse, call `fraudwatch_shared`, log, map errors to responses.
+
+use std::time::Instant;
+
+use fraudwatch_shared::log_record::{FeatureMap, PredictionLogRecord, LOG_SCHEMA_VERSION};
+use fraudwatch_shared::metric_names::{
+    FRAUD_PROBABILITY, PREDICTIONS_TOTAL, PREDICT_LATENCY_SECONDS,
+};
+use fraudwatch_shared::model::{FraudModel, Score};
+use fraudwatch_shared::schema::{parse_batch, parse_transaction, Transaction};
+use lambda_http::http::{header, Method, StatusCode};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::log_sink::PredictionLogSink;
+
+/// Largest accepted request body. API Gateway HTTP APIs accept 10 MB and Lambda 6 MB; a full batch of
+/// [`MAX_BATCH_SIZE`] transactions is about 350 KB of JSON, so 1 MiB leaves room without inviting abuse.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+/// Most transactions scored in one `POST /predict/batch` call.
+pub const MAX_BATCH_SIZE: usize = 500;
+
+const DEMO_PAGE: &str = include_str!("demo.html");
+
+/// Everything a request needs, built once per cold start.
+pub struct App<S> {
+    pub model: FraudModel,
+    pub log_sink: S,
+}
+
+#[derive(Serialize)]
+pub struct Prediction {
+    pub prediction_id: Uuid,
+    pub is_fraud: bool,
+    pub fraud_probability: f32,
+    pub threshold: f32,
+    pub model_version: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transaction_id: Option<String>,
+}
+
+#[derive(Serialize)]
+struct BatchResponse {
+    model_version: String,
+    threshold: f32,
+    predictions: Vec<Prediction>,
+}
+
+impl<S: PredictionLogSink> App<S> {
+    /// Answers one API Gateway request. Never fails: every error becomes a JSON error response.
+    pub async fn handle(&self, request: Request) -> Response<Body> {
+        let request_id = request_id(&request);
+        let result = self.route(&request, &request_id).await;
+        let response = result.unwrap_or_else(|e| {
+            if e.status().is_server_error() {
+                tracing::error!(request_id, error = %e, "request failed");
+            } else {
+                tracing::info!(request_id, status = e.status().as_u16(), error = %e, "request refused");
+            }
+            e.into_response()
+        });
+        response
+    }
+
+    async fn route(&self, request: &Request, request_id: &str) -> Result<Response<Body>, ApiError> {
+        let path = request.raw_http_path().trim_end_matches('/');
+        let method = request.method();
+        let allow = match path {
+            "" => "GET",
+            "/health" | "/model" => "GET",
+            "/predict" | "/predict/batch" => "POST",
+            other => return Err(ApiError::NotFound(other.to_string())),
+        };
+        if method.as_str() != allow {
+            return Err(ApiError::MethodNotAllowed {
+                method: method.to_string(),
+                allow,
+            });
+        }
+        match (path, method) {
+            ("", _) => Ok(respond(
+                StatusCode::OK,
+                "text/html; charset=utf-8",
+                DEMO_PAGE.to_string(),
+            )),
+            ("/health", _) => Ok(json(
+                StatusCode::OK,
+                &serde_json::json!({"status": "ok", "model_version": self.model.version()}),
+            )),
+            ("/model", _) => Ok(json(StatusCode::OK, self.model.card())),
+            ("/predict", &Method::POST) => {
+                let body = json_body(request)?;
+                let started = Instant::now();
+                let transaction = parse_transaction(body)?;
+                let score = self.model.score(&transaction.features)?;
+                let record = self.record(transaction, score, request_id, started);
+                let prediction = self.prediction(&record);
+                self.log_sink.submit(std::slice::from_ref(&record)).await;
+                Ok(json(StatusCode::OK, &prediction))
+            }
+            _ => {
+                let body = json_body(request)?;
+                let started = Instant::now();
+                let transactions = parse_batch(body, MAX_BATCH_SIZE)?;
+                let features: Vec<_> = transactions.iter().map(|t| t.features).collect();
+                let scores = self.model.score_batch(&features)?;
+                let records: Vec<PredictionLogRecord> = transactions
+                    .into_iter()
+                    .zip(scores)
+                    .map(|(t, s)| self.record(t, s, request_id, started))
+                    .collect();
+                let predictions = records.iter().map(|r| self.prediction(r)).collect();
+                self.log_sink.submit(&records).await;
+                let response = BatchResponse {
+                    model_version: self.model.version().to_string(),
+                    threshold: self.model.threshold(),
+                    predictions,
+                };
+                Ok(json(StatusCode::OK, &response))
+            }
+        }
+    }
+
+    fn record(
+        &self,
+        t: Transaction,
+        score: Score,
+        request_id: &str,
+        started: Instant,
+    ) -> PredictionLogRecord {
+        let latency = started.elapsed();
+        let result = if score.is_fraud { "fraud" } else { "legit" };
+        metrics::counter!(PREDICTIONS_TOTAL, "result" => result).increment(1);
+        metrics::histogram!(FRAUD_PROBABILITY).record(score.fraud_probability);
+        metrics::histogram!(PREDICT_LATENCY_SECONDS).record(latency.as_secs_f64());
+        PredictionLogRecord {
+            schema_version: LOG_SCHEMA_VERSION,
+            prediction_id: Uuid::now_v7(),
+            timestamp: OffsetDateTime::now_utc(),
+            request_id: request_id.to_string(),
+            model_version: self.model.version().to_string(),
+            features: FeatureMap(t.features),
+            fraud_probability: score.fraud_probability,
+            is_fraud: score.is_fraud,
+            threshold: self.model.threshold(),
+            latency_us: latency.as_micros() as u64,
+            transaction_id: t.transaction_id,
+        }
+    }
+
+    fn prediction(&self, r: &PredictionLogRecord) -> Prediction {
+        Prediction {
+            prediction_id: r.prediction_id,
+            is_fraud: r.is_fraud,
+            fraud_probability: r.fraud_probability,
+            threshold: r.threshold,
+            model_version: r.model_version.clone(),
+            transaction_id: r.transaction_id.clone(),
+        }
+    }
+}
+
+/// The API Gateway request id (what clients and access logs see), else the Lambda one.
+fn request_id(request: &Request) -> String {
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.clone(),
+        _ => None,
+    }
+    .or_else(|| request.lambda_context_ref().map(|c| c.request_id.clone()))
+    .unwrap_or_default()
+}
+
+/// The body of a JSON POST, after the content-type and size checks.
+fn json_body(request: &Request) -> Result<&[u8], ApiError> {
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .unwrap_or_default();
+    let media_type = content_type.split(';').next().unwrap_or("").trim();
+    if !media_type.eq_ignore_ascii_case("application/json") {
+        let shown = if content_type.is_empty() {
+            "nothing".to_string()
+        } else {
+            format!("{content_type:?}")
+        };
+        return Err(ApiError::UnsupportedMediaType(shown));
+    }
+    let body: &[u8] = request.body().as_ref();
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge {
+            got: body.len(),
+            limit: MAX_BODY_BYTES,
+        });
+    }
+    Ok(body)
+}
+
+fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Response<Body> {
+    respond(
+        status,
+        "application/json",
+        serde_json::to_string(value).expect("responses always serialise"),
+    )
+}
+
+fn respond(status: StatusCode, content_type: &'static str, body: String) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::Text(body))
+        .expect("static headers are valid")
+}

@@ -1,0 +1,113 @@
+//! Every way a request can fail, and the one mapping from failure to HTTP status and JSON body.
+
+use fraudwatch_shared::model::ModelError;
+use fraudwatch_shared::schema::{FieldError, RequestError};
+use lambda_http::http::{header, StatusCode};
+use lambda_http::{Body, Response};
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    MalformedJson(String),
+    #[error("{0}")]
+    WrongShape(String),
+    #[error("{} field(s) are missing or invalid", .0.len())]
+    InvalidFields(Vec<FieldError>),
+    #[error("a batch holds 1 to {max} transactions; this one has {got}")]
+    BatchSize { got: usize, max: usize },
+    #[error("body is {got} bytes; the limit is {limit}")]
+    PayloadTooLarge { got: usize, limit: usize },
+    #[error("content-type must be application/json, got {0}")]
+    UnsupportedMediaType(String),
+    #[error("no route for {0}")]
+    NotFound(String),
+    #[error("{method} is not allowed here; allowed: {allow}")]
+    MethodNotAllowed { method: String, allow: &'static str },
+    #[error("scoring failed: {0}")]
+    Scoring(#[from] ModelError),
+}
+
+impl From<RequestError> for ApiError {
+    fn from(e: RequestError) -> Self {
+        match e {
+            RequestError::MalformedJson(m) => ApiError::MalformedJson(m),
+            RequestError::WrongShape(m) => ApiError::WrongShape(m),
+            RequestError::InvalidFields(f) => ApiError::InvalidFields(f),
+            RequestError::BatchSize { got, max } => ApiError::BatchSize { got, max },
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'static str,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fields: Option<&'a [FieldError]>,
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::MalformedJson(_) => StatusCode::BAD_REQUEST,
+            ApiError::WrongShape(_) | ApiError::InvalidFields(_) | ApiError::BatchSize { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            // Not reachable by any input: the model was checked at cold start. Kept honest as a 500.
+            ApiError::Scoring(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A short, stable, machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::MalformedJson(_) => "malformed_json",
+            ApiError::WrongShape(_) => "invalid_body",
+            ApiError::InvalidFields(_) => "invalid_fields",
+            ApiError::BatchSize { .. } => "batch_size",
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
+            ApiError::Scoring(_) => "scoring_failed",
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            ApiError::InvalidFields(fields) => fields
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+            other => other.to_string(),
+        }
+    }
+
+    pub fn into_response(self) -> Response<Body> {
+        let fields = match &self {
+            ApiError::InvalidFields(f) => Some(f.as_slice()),
+            _ => None,
+        };
+        let body = ErrorBody {
+            error: self.code(),
+            detail: self.detail(),
+            fields,
+        };
+        let json = serde_json::to_string(&body).expect("error bodies always serialise");
+        let mut builder = Response::builder()
+            .status(self.status())
+            .header(header::CONTENT_TYPE, "application/json");
+        if let ApiError::MethodNotAllowed { allow, .. } = self {
+            builder = builder.header(header::ALLOW, allow);
+        }
+        builder
+            .body(Body::Text(json))
+            .expect("static headers are valid")
+    }
+}

@@ -1,0 +1,9 @@
+//! Everything the fraudwatch functions share: the transaction schema and its validation, the ONNX
+//! model, the prediction-log record and its S3 layout, drift statistics, metric names and configuration.
+
+pub mod aws;
+pub mod config;
+pub mod log_record;
+pub mod metric_names;
+pub mod model;
+pub mod schema;

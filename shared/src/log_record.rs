@@ -1,0 +1,273 @@
+//! The prediction-log record and its S3 key layout: one definition for predict (which enqueues it),
+//! the prediction-logger (which stores it), drift-check and `fraudctl` (which read it).
+//!
+//! The SQS message body and the S3 object are the same JSON document, so a record can be traced from
+//! the queue to the bucket unchanged. Keys are Hive-style partitions so Athena/Glue read them directly:
+//! `prediction-logs/dt=YYYY-MM-DD/hour=HH/<prediction_id>.json` (UTC).
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::ser::{SerializeMap, Serializer};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::schema::{feature_index, Features, FEATURE_COUNT, FEATURE_NAMES};
+
+/// Bumped whenever a field changes meaning or disappears; readers refuse versions they do not know.
+pub const LOG_SCHEMA_VERSION: u32 = 1;
+/// Root of the prediction logs in the bucket.
+pub const PREDICTION_LOG_PREFIX: &str = "prediction-logs/";
+
+/// One scored transaction, as logged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PredictionLogRecord {
+    pub schema_version: u32,
+    /// UUIDv7: unique, and sorts by time.
+    pub prediction_id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub timestamp: OffsetDateTime,
+    /// The API Gateway request id of the call that scored it.
+    pub request_id: String,
+    pub model_version: String,
+    pub features: FeatureMap,
+    pub fraud_probability: f32,
+    pub is_fraud: bool,
+    pub threshold: f32,
+    /// Time spent validating and scoring, in microseconds.
+    pub latency_us: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction_id: Option<String>,
+}
+
+/// Why bytes are not a usable record.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum RecordError {
+    #[error("not a prediction-log record: {0}")]
+    Malformed(String),
+    #[error("unsupported schema_version {0} (this build reads {LOG_SCHEMA_VERSION})")]
+    UnsupportedVersion(u32),
+    #[error("invalid record: {0}")]
+    Invalid(String),
+}
+
+impl PredictionLogRecord {
+    /// The record's object key: `prediction-logs/dt=YYYY-MM-DD/hour=HH/<prediction_id>.json`.
+    pub fn s3_key(&self) -> String {
+        let ts = self.timestamp.to_offset(time::UtcOffset::UTC);
+        format!("{}{}.json", partition_prefix(ts), self.prediction_id)
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("a record always serialises")
+    }
+
+    /// Decodes and checks a record, refusing unknown schema versions and impossible values.
+    pub fn decode(bytes: &[u8]) -> Result<Self, RecordError> {
+        #[derive(Deserialize)]
+        struct VersionOnly {
+            schema_version: u32,
+        }
+        let record: PredictionLogRecord = serde_json::from_slice(bytes).map_err(|e| {
+            // Tell "from the future" apart from "garbage": the former needs a newer reader, not a DLQ.
+            match serde_json::from_slice::<VersionOnly>(bytes) {
+                Ok(v) if v.schema_version != LOG_SCHEMA_VERSION => {
+                    RecordError::UnsupportedVersion(v.schema_version)
+                }
+                _ => RecordError::Malformed(e.to_string()),
+            }
+        })?;
+        if record.schema_version != LOG_SCHEMA_VERSION {
+            return Err(RecordError::UnsupportedVersion(record.schema_version));
+        }
+        if !(0.0..=1.0).contains(&record.fraud_probability) {
+            return Err(RecordError::Invalid(format!(
+                "fraud_probability {} is not in [0, 1]",
+                record.fraud_probability
+            )));
+        }
+        if record.model_version.is_empty() {
+            return Err(RecordError::Invalid("model_version is empty".into()));
+        }
+        Ok(record)
+    }
+}
+
+/// `prediction-logs/dt=YYYY-MM-DD/hour=HH/` for the hour holding `ts` (UTC).
+pub fn partition_prefix(ts: OffsetDateTime) -> String {
+    let ts = ts.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{PREDICTION_LOG_PREFIX}dt={:04}-{:02}-{:02}/hour={:02}/",
+        ts.year(),
+        u8::from(ts.month()),
+        ts.day(),
+        ts.hour()
+    )
+}
+
+/// The partition prefixes covering `[start, end)`, one per UTC hour, oldest first.
+pub fn partition_prefixes(start: OffsetDateTime, end: OffsetDateTime) -> Vec<String> {
+    let mut hour = start
+        .to_offset(time::UtcOffset::UTC)
+        .replace_minute(0)
+        .and_then(|t| t.replace_second(0))
+        .and_then(|t| t.replace_nanosecond(0))
+        .expect("zero is a valid minute, second and nanosecond");
+    let mut prefixes = Vec::new();
+    while hour < end {
+        prefixes.push(partition_prefix(hour));
+        hour += time::Duration::HOUR;
+    }
+    prefixes
+}
+
+/// The 29 features as a JSON object keyed by feature name (`{"V1": .., "Amount": ..}`), the form
+/// Athena's JSON SerDe and people read; decoding requires every feature exactly once.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FeatureMap(pub Features);
+
+impl Serialize for FeatureMap {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(FEATURE_COUNT))?;
+        for (name, value) in FEATURE_NAMES.iter().zip(self.0.iter()) {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for FeatureMap {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FeatureMapVisitor;
+        impl<'de> Visitor<'de> for FeatureMapVisitor {
+            type Value = FeatureMap;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object with the 29 features")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FeatureMap, A::Error> {
+                let mut values = [None; FEATURE_COUNT];
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    let i = feature_index(&key)
+                        .ok_or_else(|| de::Error::custom(format!("unknown feature `{key}`")))?;
+                    let v: f32 = map.next_value()?;
+                    if !v.is_finite() {
+                        return Err(de::Error::custom(format!("feature `{key}` is not finite")));
+                    }
+                    if values[i].replace(v).is_some() {
+                        return Err(de::Error::custom(format!("feature `{key}` appears twice")));
+                    }
+                }
+                let mut features = [0f32; FEATURE_COUNT];
+                for (i, v) in values.iter().enumerate() {
+                    features[i] = v.ok_or_else(|| {
+                        de::Error::custom(format!("feature `{}` is missing", FEATURE_NAMES[i]))
+                    })?;
+                }
+                Ok(FeatureMap(features))
+            }
+        }
+        deserializer.deserialize_map(FeatureMapVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    pub(crate) fn sample() -> PredictionLogRecord {
+        let mut features = [0f32; FEATURE_COUNT];
+        for (i, f) in features.iter_mut().enumerate() {
+            *f = i as f32 - 1.5;
+        }
+        PredictionLogRecord {
+            schema_version: LOG_SCHEMA_VERSION,
+            prediction_id: Uuid::parse_str("0193a5b2-7c4e-7d8f-9a0b-1c2d3e4f5a6b").unwrap(),
+            timestamp: datetime!(2026-11-22 03:04:05.123 UTC),
+            request_id: "req-1".into(),
+            model_version: "v1".into(),
+            features: FeatureMap(features),
+            fraud_probability: 0.25,
+            is_fraud: false,
+            threshold: 0.5,
+            latency_us: 17,
+            transaction_id: Some("tx-9".into()),
+        }
+    }
+
+    #[test]
+    fn key_is_hive_partitioned_by_utc_hour() {
+        let mut r = sample();
+        assert_eq!(
+            r.s3_key(),
+            "prediction-logs/dt=2026-11-22/hour=03/0193a5b2-7c4e-7d8f-9a0b-1c2d3e4f5a6b.json"
+        );
+        r.timestamp = datetime!(2026-11-22 01:30:00 -03:00);
+        assert!(r
+            .s3_key()
+            .starts_with("prediction-logs/dt=2026-11-22/hour=04/"));
+    }
+
+    #[test]
+    fn encode_then_decode_is_identity() {
+        let r = sample();
+        let bytes = r.encode();
+        let text = std::str::from_utf8(&bytes).unwrap();
+        assert!(
+            text.contains(r#""features":{"V1":-1.5,"V2":-0.5"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#""timestamp":"2026-11-22T03:04:05.123Z""#),
+            "{text}"
+        );
+        assert_eq!(PredictionLogRecord::decode(&bytes).unwrap(), r);
+    }
+
+    #[test]
+    fn decode_refuses_garbage_future_versions_and_impossible_values() {
+        assert!(matches!(
+            PredictionLogRecord::decode(b"not json"),
+            Err(RecordError::Malformed(_))
+        ));
+        assert!(matches!(
+            PredictionLogRecord::decode(b"{}"),
+            Err(RecordError::Malformed(_))
+        ));
+        let mut v: serde_json::Value = serde_json::from_slice(&sample().encode()).unwrap();
+        v["schema_version"] = 2.into();
+        v["new_field_shape"] = serde_json::json!([1]);
+        v.as_object_mut().unwrap().remove("features");
+        assert_eq!(
+            PredictionLogRecord::decode(&serde_json::to_vec(&v).unwrap()),
+            Err(RecordError::UnsupportedVersion(2))
+        );
+        let mut v: serde_json::Value = serde_json::from_slice(&sample().encode()).unwrap();
+        v["fraud_probability"] = 1.5.into();
+        assert!(matches!(
+            PredictionLogRecord::decode(&serde_json::to_vec(&v).unwrap()),
+            Err(RecordError::Invalid(_))
+        ));
+        let mut v: serde_json::Value = serde_json::from_slice(&sample().encode()).unwrap();
+        v["features"].as_object_mut().unwrap().remove("V3");
+        let err = PredictionLogRecord::decode(&serde_json::to_vec(&v).unwrap()).unwrap_err();
+        assert!(err.to_string().contains("feature `V3` is missing"), "{err}");
+    }
+
+    #[test]
+    fn prefixes_cover_every_hour_of_a_window() {
+        let p = partition_prefixes(
+            datetime!(2026-11-21 22:15 UTC),
+            datetime!(2026-11-22 01:00 UTC),
+        );
+        assert_eq!(
+            p,
+            vec![
+                "prediction-logs/dt=2026-11-21/hour=22/",
+                "prediction-logs/dt=2026-11-21/hour=23/",
+                "prediction-logs/dt=2026-11-22/hour=00/",
+            ]
+        );
+    }
+}

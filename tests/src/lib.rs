@@ -1,0 +1,464 @@
+//! A harness that runs real servers as child processes on free 127.0.0.1 ports, waits until they
+//! answer, and kills them on drop — so `cargo test` needs no hand-started services and tests can run in
+//! parallel without sharing state.
+//!
+//! - [`S3Server`]: `s3s-fs` (S3 over a temporary directory, checks SigV4), driven by the real `aws-sdk-s3`;
+//! - [`SqsServer`]: moto's server (SQS), driven by the real `aws-sdk-sqs`;
+//! - [`Pushgateway`]: Debian's `prometheus-pushgateway`;
+//! - [`Prometheus`]: Debian's `prometheus`, with rule files.
+//!
+//! Binaries are found on `PATH`, then in the repo's `.venv/bin` and `~/.cargo/bin` (where
+//! `scripts/bootstrap` installs them). A missing binary is a test failure that says how to install it,
+//! never a skip.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+pub const ACCESS_KEY: &str = "fraudwatch-test";
+pub const SECRET_KEY: &str = "fraudwatch-test-secret";
+pub const REGION: &str = "eu-west-1";
+
+/// The workspace root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is inside the workspace")
+        .to_path_buf()
+}
+
+/// Finds an executable on PATH, in `.venv/bin` or in `~/.cargo/bin`.
+pub fn find_binary(name: &str) -> Result<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    dirs.push(repo_root().join(".venv/bin"));
+    if let Some(home) = std::env::var_os("HOME") {
+        dirs.push(PathBuf::from(home).join(".cargo/bin"));
+    }
+    dirs.iter()
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .with_context(|| {
+            format!(
+                "`{name}` not found on PATH, in .venv/bin or ~/.cargo/bin: run scripts/bootstrap"
+            )
+        })
+}
+
+/// A free TCP port on 127.0.0.1 (bound, then released for the server to take).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A child process that is killed when dropped.
+pub struct ServerProcess {
+    name: String,
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+impl ServerProcess {
+    /// Starts `command` with its output in a log file under `log_dir`, then waits until `ready_url`
+    /// answers with a success status.
+    pub async fn start(
+        name: &str,
+        mut command: Command,
+        log_dir: &Path,
+        ready_url: &str,
+    ) -> Result<Self> {
+        let log = log_dir.join(format!("{name}.log"));
+        let out = std::fs::File::create(&log)?;
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .spawn()
+            .with_context(|| format!("starting {name}"))?;
+        let mut server = ServerProcess {
+            name: name.to_string(),
+            child: Some(child),
+            log,
+        };
+        server.wait_ready(ready_url).await?;
+        Ok(server)
+    }
+
+    async fn wait_ready(&mut self, url: &str) -> Result<()> {
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                bail!(
+                    "{} exited ({status}) before answering; log:\n{}",
+                    self.name,
+                    self.log_tail()
+                );
+            }
+            if let Ok(r) = http.get(url).timeout(Duration::from_secs(1)).send().await {
+                if r.status().is_success() {
+                    return Ok(());
+                }
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "{} did not answer {url} within 30 s; log:\n{}",
+                    self.name,
+                    self.log_tail()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The last lines the server printed.
+    pub fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+
+    /// Kills the server (SIGKILL: an abrupt failure, as in an outage).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn credentials() -> aws_sdk_s3::config::Credentials {
+    aws_sdk_s3::config::Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "fraudwatch-tests")
+}
+
+/// SDK configuration for a local endpoint, with fast-failing retries and timeouts so outage tests
+/// finish quickly.
+pub fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(
+            credentials(),
+        ))
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(2))
+                .operation_attempt_timeout(Duration::from_secs(10))
+                .build(),
+        )
+        .build()
+}
+
+/// `s3s-fs` serving a temporary directory. Restartable on the same port and data, for outage tests.
+pub struct S3Server {
+    process: Option<ServerProcess>,
+    port: u16,
+    data: tempfile::TempDir,
+    logs: tempfile::TempDir,
+}
+
+impl S3Server {
+    pub async fn start() -> Result<Self> {
+        let mut s = S3Server {
+            process: None,
+            port: free_port(),
+            data: tempfile::tempdir()?,
+            logs: tempfile::tempdir()?,
+        };
+        s.restart().await?;
+        Ok(s)
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// A real S3 client for this server (path-style, as local servers need).
+    pub fn client(&self) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::config::Builder::from(&sdk_config(&self.endpoint()))
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
+    pub async fn create_bucket(&self, bucket: &str) -> Result<()> {
+        self.client()
+            .create_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .context("CreateBucket")?;
+        Ok(())
+    }
+
+    /// Every key in the bucket under `prefix`, sorted.
+    pub async fn keys(&self, bucket: &str, prefix: &str) -> Result<Vec<String>> {
+        let mut pages = self
+            .client()
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        let mut keys = Vec::new();
+        while let Some(page) = pages.next().await {
+            keys.extend(
+                page.context("ListObjectsV2")?
+                    .contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(String::from)),
+            );
+        }
+        keys.sort();
+        Ok(keys)
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.data.path()
+    }
+
+    /// Kills the server abruptly; the data directory stays.
+    pub fn stop(&mut self) {
+        if let Some(mut p) = self.process.take() {
+            p.kill();
+        }
+    }
+
+    /// (Re)starts the server on the same port and data.
+    pub async fn restart(&mut self) -> Result<()> {
+        self.stop();
+        let mut cmd = Command::new(find_binary("s3s-fs")?);
+        cmd.args(["--host", "127.0.0.1", "--port", &self.port.to_string()])
+            .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
+            .arg(self.data.path());
+        // s3s-fs answers an unauthenticated GET / with 403; readiness is "the port accepts", checked by
+        // a signed ListBuckets.
+        let log = self.logs.path().join("s3s-fs.log");
+        let out = std::fs::File::create(&log)?;
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .spawn()
+            .context("starting s3s-fs")?;
+        self.process = Some(ServerProcess {
+            name: "s3s-fs".into(),
+            child: Some(child),
+            log,
+        });
+        let client = self.client();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while client.list_buckets().send().await.is_err() {
+            if Instant::now() > deadline {
+                bail!(
+                    "s3s-fs did not answer within 30 s; log:\n{}",
+                    self.process.as_ref().unwrap().log_tail()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(())
+    }
+}
+
+/// moto's server, used for SQS.
+pub struct SqsServer {
+    process: ServerProcess,
+    port: u16,
+    _logs: tempfile::TempDir,
+}
+
+impl SqsServer {
+    pub async fn start() -> Result<Self> {
+        let port = free_port();
+        let logs = tempfile::tempdir()?;
+        let mut cmd = Command::new(find_binary("moto_server")?);
+        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+        let ready = format!("http://127.0.0.1:{port}/moto-api/");
+        let process = ServerProcess::start("moto", cmd, logs.path(), &ready).await?;
+        Ok(SqsServer {
+            process,
+            port,
+            _logs: logs,
+        })
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn client(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&sdk_config(&self.endpoint()))
+    }
+
+    /// Creates a queue (and optionally a DLQ it redrives to after `max_receive` receives); returns its URL.
+    pub async fn create_queue(&self, name: &str, dlq: Option<(&str, u32)>) -> Result<String> {
+        use aws_sdk_sqs::types::QueueAttributeName;
+        let client = self.client();
+        let mut req = client.create_queue().queue_name(name);
+        if let Some((dlq_name, max_receive)) = dlq {
+            let dlq_url = client
+                .create_queue()
+                .queue_name(dlq_name)
+                .send()
+                .await?
+                .queue_url()
+                .unwrap_or_default()
+                .to_string();
+            let attrs = client
+                .get_queue_attributes()
+                .queue_url(&dlq_url)
+                .attribute_names(QueueAttributeName::QueueArn)
+                .send()
+                .await?;
+            let arn = attrs
+                .attributes()
+                .and_then(|a| a.get(&QueueAttributeName::QueueArn))
+                .cloned()
+                .unwrap_or_default();
+            let policy =
+                serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": max_receive})
+                    .to_string();
+            req = req.attributes(QueueAttributeName::RedrivePolicy, policy);
+        }
+        Ok(req
+            .send()
+            .await
+            .context("CreateQueue")?
+            .queue_url()
+            .unwrap_or_default()
+            .to_string())
+    }
+
+    pub fn kill(&mut self) {
+        self.process.kill();
+    }
+}
+
+/// Debian's Prometheus Pushgateway.
+pub struct Pushgateway {
+    _process: ServerProcess,
+    port: u16,
+    _data: tempfile::TempDir,
+}
+
+impl Pushgateway {
+    pub async fn start() -> Result<Self> {
+        let port = free_port();
+        let data = tempfile::tempdir()?;
+        let mut cmd = Command::new(find_binary("prometheus-pushgateway")?);
+        cmd.arg(format!("--web.listen-address=127.0.0.1:{port}"));
+        let ready = format!("http://127.0.0.1:{port}/-/ready");
+        let process = ServerProcess::start("pushgateway", cmd, data.path(), &ready).await?;
+        Ok(Pushgateway {
+            _process: process,
+            port,
+            _data: data,
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The Pushgateway's `/metrics` page.
+    pub async fn metrics_text(&self) -> Result<String> {
+        Ok(reqwest::get(format!("{}/metrics", self.url()))
+            .await?
+            .error_for_status()?
+            .text()
+            .await?)
+    }
+}
+
+/// Debian's Prometheus, scraping a Pushgateway and evaluating rule files.
+pub struct Prometheus {
+    _process: ServerProcess,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Prometheus {
+    /// Starts Prometheus scraping `pushgateway_url` every `interval` and evaluating `rule_files` as often.
+    pub async fn start(
+        pushgateway_url: &str,
+        rule_files: &[PathBuf],
+        interval: Duration,
+    ) -> Result<Self> {
+        let port = free_port();
+        let dir = tempfile::tempdir()?;
+        let target = pushgateway_url.trim_start_matches("http://");
+        let secs = format!("{}s", interval.as_secs().max(1));
+        let rules: Vec<String> = rule_files
+            .iter()
+            .map(|p| format!("  - {}", p.display()))
+            .collect();
+        let config = format!(
+            "global:\n  scrape_interval: {secs}\n  evaluation_interval: {secs}\nrule_files:\n{}\nscrape_configs:\n  - job_name: pushgateway\n    honor_labels: true\n    static_configs:\n      - targets: ['{target}']\n",
+            rules.join("\n")
+        );
+        let config_path = dir.path().join("prometheus.yml");
+        std::fs::write(&config_path, config)?;
+        let mut cmd = Command::new(find_binary("prometheus")?);
+        cmd.arg(format!("--config.file={}", config_path.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"));
+        let ready = format!("http://127.0.0.1:{port}/-/ready");
+        let process = ServerProcess::start("prometheus", cmd, dir.path(), &ready).await?;
+        Ok(Prometheus {
+            _process: process,
+            port,
+            _dir: dir,
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The alerts Prometheus currently reports (`/api/v1/alerts`), as `(alertname, state)` pairs.
+    pub async fn alerts(&self) -> Result<Vec<(String, String)>> {
+        let v: serde_json::Value = reqwest::get(format!("{}/api/v1/alerts", self.url()))
+            .await?
+            .json()
+            .await?;
+        Ok(v["data"]["alerts"]
+            .as_array()
+            .map(|alerts| {
+                alerts
+                    .iter()
+                    .map(|a| {
+                        (
+                            a["labels"]["alertname"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .to_string(),
+                            a["state"].as_str().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+}
