@@ -7,3 +7,4 @@ pub mod log_record;
 pub mod metric_names;
 pub mod model;
 pub mod schema;
+pub mod startup;

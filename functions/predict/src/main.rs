@@ -1,3 +1,4 @@
+use fraudwatch_shared::startup::StartupFailure;
 use fraudwatch_shared::{aws, config::ProcessEnv};
 use lambda_http::{Error, Request};
 use predict::api::App;
@@ -5,7 +6,7 @@ use predict::config::PredictConfig;
 use predict::log_sink::{S3Fallback, SqsLogSink};
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> Result<(), StartupFailure> {
     lambda_http::tracing::init_default_subscriber();
     let config = PredictConfig::from_env(&ProcessEnv)?;
     let sdk = aws::sdk_config().await;
@@ -31,5 +32,6 @@ async fn main() -> Result<(), Error> {
     metrics_cloudwatch_embedded::lambda::handler::run_http(metrics, |req: Request| async move {
         Ok::<_, Error>(app.handle(req).await)
     })
-    .await
+    .await?;
+    Ok(())
 }

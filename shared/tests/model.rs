@@ -1,0 +1,122 @@
+//! The committed model through the real ONNX Runtime: parity with the trainer, and loud failures.
+
+use std::path::{Path, PathBuf};
+
+use fraudwatch_shared::model::{locate_onnx_runtime, FraudModel, ModelCard, ModelError};
+use fraudwatch_shared::schema::{Features, FEATURE_COUNT, FEATURE_NAMES};
+
+fn model_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../model")
+}
+
+fn model() -> FraudModel {
+    FraudModel::from_dir(&locate_onnx_runtime().unwrap(), &model_dir()).unwrap()
+}
+
+/// `model/parity.csv`: held-out rows and xgboost's own `predict_proba`.
+fn parity_rows() -> (Vec<Features>, Vec<f64>) {
+    let mut reader = csv::Reader::from_path(model_dir().join("parity.csv")).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let columns: Vec<usize> = FEATURE_NAMES
+        .iter()
+        .map(|n| headers.iter().position(|h| h == *n).unwrap())
+        .collect();
+    let expected = headers
+        .iter()
+        .position(|h| h == "expected_probability")
+        .unwrap();
+    let mut features = Vec::new();
+    let mut probabilities = Vec::new();
+    for record in reader.records() {
+        let record = record.unwrap();
+        let mut row = [0f32; FEATURE_COUNT];
+        for (slot, &c) in row.iter_mut().zip(&columns) {
+            *slot = record[c].parse::<f64>().unwrap() as f32;
+        }
+        features.push(row);
+        probabilities.push(record[expected].parse().unwrap());
+    }
+    (features, probabilities)
+}
+
+#[test]
+fn rust_scores_equal_xgboost_on_every_parity_row() {
+    let model = model();
+    let (rows, expected) = parity_rows();
+    assert!(rows.len() >= 500, "the fixture holds {} rows", rows.len());
+    let batch = model.score_batch(&rows).unwrap();
+    let mut worst = 0f64;
+    for ((row, want), batched) in rows.iter().zip(&expected).zip(&batch) {
+        let single = model.score(row).unwrap();
+        assert_eq!(single, *batched, "single and batch scoring agree exactly");
+        worst = worst.max((single.fraud_probability as f64 - want).abs());
+        assert_eq!(
+            single.is_fraud,
+            single.fraud_probability >= model.threshold()
+        );
+    }
+    assert!(worst <= 1e-5, "max abs diff {worst}");
+    let frauds_flagged = batch.iter().filter(|s| s.is_fraud).count();
+    assert!(
+        frauds_flagged > 0,
+        "the fixture holds frauds the model catches"
+    );
+}
+
+#[test]
+fn the_card_matches_the_schema_and_the_bytes() {
+    let model = model();
+    let card = model.card();
+    assert_eq!(card.features, FEATURE_NAMES);
+    assert_eq!(card.name, "fraud-detector");
+    assert!(card.threshold > 0.0 && card.threshold < 1.0);
+    let bytes = std::fs::read(model_dir().join("model.onnx")).unwrap();
+    assert_eq!(
+        card.model_sha256,
+        fraudwatch_shared::model::sha256_hex(&bytes)
+    );
+}
+
+#[test]
+fn tampered_bytes_are_refused_by_checksum() {
+    let mut bytes = std::fs::read(model_dir().join("model.onnx")).unwrap();
+    let card = std::fs::read(model_dir().join("card.json")).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    let err = FraudModel::from_bytes(&locate_onnx_runtime().unwrap(), &bytes, &card).unwrap_err();
+    assert!(matches!(err, ModelError::ChecksumMismatch { .. }), "{err}");
+}
+
+#[test]
+fn a_corrupt_model_whose_card_matches_fails_as_unusable() {
+    let bytes = b"definitely not an onnx graph".to_vec();
+    let mut card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(model_dir().join("card.json")).unwrap()).unwrap();
+    card["model_sha256"] = fraudwatch_shared::model::sha256_hex(&bytes).into();
+    let card = serde_json::to_vec(&card).unwrap();
+    let err = FraudModel::from_bytes(&locate_onnx_runtime().unwrap(), &bytes, &card).unwrap_err();
+    assert!(matches!(err, ModelError::Graph(_)), "{err}");
+}
+
+#[test]
+fn a_card_with_other_features_is_refused() {
+    let mut card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(model_dir().join("card.json")).unwrap()).unwrap();
+    card["features"][13] = "V14_scaled".into();
+    let err = ModelCard::from_json(&serde_json::to_vec(&card).unwrap()).unwrap_err();
+    assert!(matches!(err, ModelError::FeatureMismatch { .. }), "{err}");
+    assert!(ModelCard::from_json(b"{}")
+        .unwrap_err()
+        .to_string()
+        .starts_with("model card is invalid"));
+}
+
+#[test]
+fn a_missing_model_directory_names_the_file() {
+    let err = FraudModel::from_dir(&locate_onnx_runtime().unwrap(), Path::new("/nonexistent"))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string().split(':').next().unwrap(),
+        "cannot read /nonexistent/model.onnx"
+    );
+}
