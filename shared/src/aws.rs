@@ -8,14 +8,9 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
 }
 
-pub fn s3_client(
-    sdk: &aws_config::SdkConfig,
-    env: &impl EnvSource,
-) -> Result<aws_sdk_s3::Client, ConfigError> {
+pub fn s3_client(sdk: &aws_config::SdkConfig, env: &impl EnvSource) -> Result<aws_sdk_s3::Client, ConfigError> {
     let path_style = parse_or(env, "S3_FORCE_PATH_STYLE", false)?;
-    let config = aws_sdk_s3::config::Builder::from(sdk)
-        .force_path_style(path_style)
-        .build();
+    let config = aws_sdk_s3::config::Builder::from(sdk).force_path_style(path_style).build();
     Ok(aws_sdk_s3::Client::from_conf(config))
 }
 

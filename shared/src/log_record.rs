@@ -72,9 +72,7 @@ impl PredictionLogRecord {
         let record: PredictionLogRecord = serde_json::from_slice(bytes).map_err(|e| {
             // Tell "from the future" apart from "garbage": the former needs a newer reader, not a DLQ.
             match serde_json::from_slice::<VersionOnly>(bytes) {
-                Ok(v) if v.schema_version != LOG_SCHEMA_VERSION => {
-                    RecordError::UnsupportedVersion(v.schema_version)
-                }
+                Ok(v) if v.schema_version != LOG_SCHEMA_VERSION => RecordError::UnsupportedVersion(v.schema_version),
                 _ => RecordError::Malformed(e.to_string()),
             }
         })?;
@@ -148,8 +146,7 @@ impl<'de> Deserialize<'de> for FeatureMap {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FeatureMap, A::Error> {
                 let mut values = [None; FEATURE_COUNT];
                 while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-                    let i = feature_index(&key)
-                        .ok_or_else(|| de::Error::custom(format!("unknown feature `{key}`")))?;
+                    let i = feature_index(&key).ok_or_else(|| de::Error::custom(format!("unknown feature `{key}`")))?;
                     let v: f32 = map.next_value()?;
                     if !v.is_finite() {
                         return Err(de::Error::custom(format!("feature `{key}` is not finite")));
@@ -160,9 +157,8 @@ impl<'de> Deserialize<'de> for FeatureMap {
                 }
                 let mut features = [0f32; FEATURE_COUNT];
                 for (i, v) in values.iter().enumerate() {
-                    features[i] = v.ok_or_else(|| {
-                        de::Error::custom(format!("feature `{}` is missing", FEATURE_NAMES[i]))
-                    })?;
+                    features[i] =
+                        v.ok_or_else(|| de::Error::custom(format!("feature `{}` is missing", FEATURE_NAMES[i])))?;
                 }
                 Ok(FeatureMap(features))
             }
@@ -199,14 +195,9 @@ mod tests {
     #[test]
     fn key_is_hive_partitioned_by_utc_hour() {
         let mut r = sample();
-        assert_eq!(
-            r.s3_key(),
-            "prediction-logs/dt=2026-11-22/hour=03/0193a5b2-7c4e-7d8f-9a0b-1c2d3e4f5a6b.json"
-        );
+        assert_eq!(r.s3_key(), "prediction-logs/dt=2026-11-22/hour=03/0193a5b2-7c4e-7d8f-9a0b-1c2d3e4f5a6b.json");
         r.timestamp = datetime!(2026-11-22 01:30:00 -03:00);
-        assert!(r
-            .s3_key()
-            .starts_with("prediction-logs/dt=2026-11-22/hour=04/"));
+        assert!(r.s3_key().starts_with("prediction-logs/dt=2026-11-22/hour=04/"));
     }
 
     #[test]
@@ -214,27 +205,15 @@ mod tests {
         let r = sample();
         let bytes = r.encode();
         let text = std::str::from_utf8(&bytes).unwrap();
-        assert!(
-            text.contains(r#""features":{"V1":-1.5,"V2":-0.5"#),
-            "{text}"
-        );
-        assert!(
-            text.contains(r#""timestamp":"2026-11-22T03:04:05.123Z""#),
-            "{text}"
-        );
+        assert!(text.contains(r#""features":{"V1":-1.5,"V2":-0.5"#), "{text}");
+        assert!(text.contains(r#""timestamp":"2026-11-22T03:04:05.123Z""#), "{text}");
         assert_eq!(PredictionLogRecord::decode(&bytes).unwrap(), r);
     }
 
     #[test]
     fn decode_refuses_garbage_future_versions_and_impossible_values() {
-        assert!(matches!(
-            PredictionLogRecord::decode(b"not json"),
-            Err(RecordError::Malformed(_))
-        ));
-        assert!(matches!(
-            PredictionLogRecord::decode(b"{}"),
-            Err(RecordError::Malformed(_))
-        ));
+        assert!(matches!(PredictionLogRecord::decode(b"not json"), Err(RecordError::Malformed(_))));
+        assert!(matches!(PredictionLogRecord::decode(b"{}"), Err(RecordError::Malformed(_))));
         let mut v: serde_json::Value = serde_json::from_slice(&sample().encode()).unwrap();
         v["schema_version"] = 2.into();
         v["new_field_shape"] = serde_json::json!([1]);
@@ -245,10 +224,7 @@ mod tests {
         );
         let mut v: serde_json::Value = serde_json::from_slice(&sample().encode()).unwrap();
         v["fraud_probability"] = 1.5.into();
-        assert!(matches!(
-            PredictionLogRecord::decode(&serde_json::to_vec(&v).unwrap()),
-            Err(RecordError::Invalid(_))
-        ));
+        assert!(matches!(PredictionLogRecord::decode(&serde_json::to_vec(&v).unwrap()), Err(RecordError::Invalid(_))));
         let mut v: serde_json::Value = serde_json::from_slice(&sample().encode()).unwrap();
         v["features"].as_object_mut().unwrap().remove("V3");
         let err = PredictionLogRecord::decode(&serde_json::to_vec(&v).unwrap()).unwrap_err();
@@ -257,10 +233,7 @@ mod tests {
 
     #[test]
     fn prefixes_cover_every_hour_of_a_window() {
-        let p = partition_prefixes(
-            datetime!(2026-11-21 22:15 UTC),
-            datetime!(2026-11-22 01:00 UTC),
-        );
+        let p = partition_prefixes(datetime!(2026-11-21 22:15 UTC), datetime!(2026-11-22 01:00 UTC));
         assert_eq!(
             p,
             vec![

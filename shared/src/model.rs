@@ -33,10 +33,7 @@ pub enum ModelError {
     #[error("model bytes do not match the card: sha256 {actual}, card says {expected}")]
     ChecksumMismatch { expected: String, actual: String },
     #[error("model card lists features {found:?}, this build expects {expected:?}")]
-    FeatureMismatch {
-        expected: Vec<String>,
-        found: Vec<String>,
-    },
+    FeatureMismatch { expected: Vec<String>, found: Vec<String> },
     #[error("ONNX model is unusable: {0}")]
     Graph(String),
     #[error("scoring failed: {0}")]
@@ -78,8 +75,7 @@ pub struct ReferenceInfo {
 
 impl ModelCard {
     pub fn from_json(bytes: &[u8]) -> Result<Self, ModelError> {
-        let card: ModelCard =
-            serde_json::from_slice(bytes).map_err(|e| ModelError::Card(e.to_string()))?;
+        let card: ModelCard = serde_json::from_slice(bytes).map_err(|e| ModelError::Card(e.to_string()))?;
         if card.features != FEATURE_NAMES {
             return Err(ModelError::FeatureMismatch {
                 expected: FEATURE_NAMES.iter().map(|s| s.to_string()).collect(),
@@ -87,16 +83,10 @@ impl ModelCard {
             });
         }
         if !(card.threshold > 0.0 && card.threshold < 1.0) {
-            return Err(ModelError::Card(format!(
-                "threshold must be in (0, 1), got {}",
-                card.threshold
-            )));
+            return Err(ModelError::Card(format!("threshold must be in (0, 1), got {}", card.threshold)));
         }
         if card.version.is_empty() || card.version.contains('/') {
-            return Err(ModelError::Card(format!(
-                "version {:?} must be non-empty and free of '/'",
-                card.version
-            )));
+            return Err(ModelError::Card(format!("version {:?} must be non-empty and free of '/'", card.version)));
         }
         Ok(card)
     }
@@ -115,19 +105,11 @@ pub fn locate_onnx_runtime() -> Result<PathBuf, ModelError> {
         return if p.is_file() {
             Ok(p)
         } else {
-            Err(ModelError::RuntimeMissing(format!(
-                "ORT_DYLIB_PATH={} is not a file",
-                p.display()
-            )))
+            Err(ModelError::RuntimeMissing(format!("ORT_DYLIB_PATH={} is not a file", p.display())))
         };
     }
-    let beside_exe = std::env::current_exe()
-        .ok()
-        .and_then(|e| e.parent().map(|d| d.join(ORT_LIBRARY_FILE)));
-    let candidates: Vec<PathBuf> = beside_exe
-        .into_iter()
-        .chain([PathBuf::from(ORT_LAYER_PATH)])
-        .collect();
+    let beside_exe = std::env::current_exe().ok().and_then(|e| e.parent().map(|d| d.join(ORT_LIBRARY_FILE)));
+    let candidates: Vec<PathBuf> = beside_exe.into_iter().chain([PathBuf::from(ORT_LAYER_PATH)]).collect();
     candidates.iter().find(|p| p.is_file()).cloned().ok_or_else(|| {
         ModelError::RuntimeMissing(format!(
             "set ORT_DYLIB_PATH to {ORT_LIBRARY_FILE} (from the onnxruntime wheel); also looked at {candidates:?}"
@@ -142,10 +124,7 @@ fn onnx_runtime(library: &Path) -> Result<&'static ort::environment::Environment
     if let Some(env) = ORT_ENVIRONMENT.get() {
         return Ok(env);
     }
-    let init_error = |reason: String| ModelError::RuntimeInit {
-        path: library.to_path_buf(),
-        reason,
-    };
+    let init_error = |reason: String| ModelError::RuntimeInit { path: library.to_path_buf(), reason };
     let env = ort::init_from(library)
         .map_err(|e| init_error(e.to_string()))?
         .with_name("fraudwatch")
@@ -165,9 +144,7 @@ pub struct FraudModel {
 
 impl std::fmt::Debug for FraudModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FraudModel")
-            .field("version", &self.card.version)
-            .finish_non_exhaustive()
+        f.debug_struct("FraudModel").field("version", &self.card.version).finish_non_exhaustive()
     }
 }
 
@@ -180,18 +157,11 @@ pub struct Score {
 
 impl FraudModel {
     /// Builds a model from ONNX bytes and card JSON, after checking the bytes against the card's sha256.
-    pub fn from_bytes(
-        onnx_runtime_library: &Path,
-        model: &[u8],
-        card_json: &[u8],
-    ) -> Result<Self, ModelError> {
+    pub fn from_bytes(onnx_runtime_library: &Path, model: &[u8], card_json: &[u8]) -> Result<Self, ModelError> {
         let card = ModelCard::from_json(card_json)?;
         let actual = sha256_hex(model);
         if actual != card.model_sha256 {
-            return Err(ModelError::ChecksumMismatch {
-                expected: card.model_sha256,
-                actual,
-            });
+            return Err(ModelError::ChecksumMismatch { expected: card.model_sha256, actual });
         }
         let env = onnx_runtime(onnx_runtime_library)?;
         // One intra-op thread: a Lambda of this size has one vCPU, and a 29-feature tree ensemble gains
@@ -205,26 +175,16 @@ impl FraudModel {
             .map_err(ort::Error::from)?
             .commit_from_memory(model)?;
         check_graph(&session)?;
-        Ok(FraudModel {
-            session: Mutex::new(session),
-            card,
-        })
+        Ok(FraudModel { session: Mutex::new(session), card })
     }
 
     /// Loads `model.onnx` and `card.json` from a directory.
     pub fn from_dir(onnx_runtime_library: &Path, dir: &Path) -> Result<Self, ModelError> {
         let read = |name: &str| {
             let path = dir.join(name);
-            std::fs::read(&path).map_err(|e| ModelError::Io {
-                path,
-                reason: e.to_string(),
-            })
+            std::fs::read(&path).map_err(|e| ModelError::Io { path, reason: e.to_string() })
         };
-        Self::from_bytes(
-            onnx_runtime_library,
-            &read("model.onnx")?,
-            &read("card.json")?,
-        )
+        Self::from_bytes(onnx_runtime_library, &read("model.onnx")?, &read("card.json")?)
     }
 
     pub fn card(&self) -> &ModelCard {
@@ -254,10 +214,7 @@ impl FraudModel {
     }
 
     fn decide(&self, fraud_probability: f32) -> Score {
-        Score {
-            fraud_probability,
-            is_fraud: fraud_probability >= self.card.threshold,
-        }
+        Score { fraud_probability, is_fraud: fraud_probability >= self.card.threshold }
     }
 
     fn probabilities_into(&self, rows: &[Features], out: &mut [f32]) -> Result<(), ModelError> {
@@ -266,20 +223,13 @@ impl FraudModel {
         }
         let input = TensorRef::from_array_view(([rows.len(), FEATURE_COUNT], rows.as_flattened()))
             .map_err(|e| ModelError::Inference(e.to_string()))?;
-        let mut session = self
-            .session
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let outputs = session
-            .run(ort::inputs![input])
-            .map_err(|e| ModelError::Inference(e.to_string()))?;
+        let mut session = self.session.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let outputs = session.run(ort::inputs![input]).map_err(|e| ModelError::Inference(e.to_string()))?;
         let (shape, values) = outputs[PROBABILITIES_OUTPUT]
             .try_extract_tensor::<f32>()
             .map_err(|e| ModelError::Inference(e.to_string()))?;
         if shape.len() != 2 || shape[0] as usize != rows.len() || shape[1] != 2 {
-            return Err(ModelError::Inference(format!(
-                "unexpected output shape {shape:?}"
-            )));
+            return Err(ModelError::Inference(format!("unexpected output shape {shape:?}")));
         }
         for (slot, pair) in out.iter_mut().zip(values.chunks_exact(2)) {
             *slot = pair[1];
@@ -292,29 +242,16 @@ impl FraudModel {
 fn check_graph(session: &Session) -> Result<(), ModelError> {
     let inputs = session.inputs();
     if inputs.len() != 1 {
-        return Err(ModelError::Graph(format!(
-            "expected one input, found {}",
-            inputs.len()
-        )));
+        return Err(ModelError::Graph(format!("expected one input, found {}", inputs.len())));
     }
     let dtype = inputs[0].dtype();
     let columns = dtype.tensor_shape().and_then(|shape| shape.get(1).copied());
-    if dtype.tensor_type() != Some(ort::value::TensorElementType::Float32)
-        || columns != Some(FEATURE_COUNT as i64)
-    {
-        return Err(ModelError::Graph(format!(
-            "input must be float32[N, {FEATURE_COUNT}], found {dtype}"
-        )));
+    if dtype.tensor_type() != Some(ort::value::TensorElementType::Float32) || columns != Some(FEATURE_COUNT as i64) {
+        return Err(ModelError::Graph(format!("input must be float32[N, {FEATURE_COUNT}], found {dtype}")));
     }
-    if !session
-        .outputs()
-        .iter()
-        .any(|o| o.name() == PROBABILITIES_OUTPUT)
-    {
+    if !session.outputs().iter().any(|o| o.name() == PROBABILITIES_OUTPUT) {
         let names: Vec<&str> = session.outputs().iter().map(|o| o.name()).collect();
-        return Err(ModelError::Graph(format!(
-            "no `{PROBABILITIES_OUTPUT}` output (found {names:?})"
-        )));
+        return Err(ModelError::Graph(format!("no `{PROBABILITIES_OUTPUT}` output (found {names:?})")));
     }
     Ok(())
 }

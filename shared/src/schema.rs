@@ -24,9 +24,8 @@ pub const FEATURE_COUNT: usize = 29;
 
 /// The model's input features, in the order of the ONNX input tensor's columns.
 pub const FEATURE_NAMES: [&str; FEATURE_COUNT] = [
-    "V1", "V2", "V3", "V4", "V5", "V6", "V7", "V8", "V9", "V10", "V11", "V12", "V13", "V14", "V15",
-    "V16", "V17", "V18", "V19", "V20", "V21", "V22", "V23", "V24", "V25", "V26", "V27", "V28",
-    "Amount",
+    "V1", "V2", "V3", "V4", "V5", "V6", "V7", "V8", "V9", "V10", "V11", "V12", "V13", "V14", "V15", "V16", "V17",
+    "V18", "V19", "V20", "V21", "V22", "V23", "V24", "V25", "V26", "V27", "V28", "Amount",
 ];
 
 /// Index of `Amount` in [`FEATURE_NAMES`].
@@ -96,11 +95,7 @@ pub enum RequestError {
 }
 
 fn join_field_errors(errors: &[FieldError]) -> String {
-    errors
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ")
+    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
 
 impl From<serde_json::Error> for RequestError {
@@ -108,9 +103,7 @@ impl From<serde_json::Error> for RequestError {
         use serde_json::error::Category;
         match e.classify() {
             Category::Data => RequestError::WrongShape(e.to_string()),
-            Category::Syntax | Category::Eof | Category::Io => {
-                RequestError::MalformedJson(e.to_string())
-            }
+            Category::Syntax | Category::Eof | Category::Io => RequestError::MalformedJson(e.to_string()),
         }
     }
 }
@@ -160,12 +153,10 @@ impl CheckedTransaction {
             match value {
                 Some(v) => features[i] = *v,
                 // Only complain about a missing feature if it was not already reported as invalid.
-                None if !errors.iter().any(|e| e.field == FEATURE_NAMES[i]) => {
-                    errors.push(FieldError {
-                        field: FEATURE_NAMES[i].to_string(),
-                        problem: "is required but missing".to_string(),
-                    })
-                }
+                None if !errors.iter().any(|e| e.field == FEATURE_NAMES[i]) => errors.push(FieldError {
+                    field: FEATURE_NAMES[i].to_string(),
+                    problem: "is required but missing".to_string(),
+                }),
                 None => {}
             }
         }
@@ -175,11 +166,7 @@ impl CheckedTransaction {
             }
             return Err(errors);
         }
-        Ok(Transaction {
-            features,
-            time: self.time,
-            transaction_id: self.transaction_id,
-        })
+        Ok(Transaction { features, time: self.time, transaction_id: self.transaction_id })
     }
 }
 
@@ -198,24 +185,15 @@ fn json_type_name(v: &Value) -> &'static str {
 fn feature_value(index: usize, value: &Value) -> Result<f32, String> {
     let Value::Number(n) = value else {
         let hint = match value {
-            Value::String(s) if s.trim().parse::<f64>().is_ok() => {
-                " (write the number without quotes)"
-            }
+            Value::String(s) if s.trim().parse::<f64>().is_ok() => " (write the number without quotes)",
             _ => "",
         };
-        return Err(format!(
-            "must be a JSON number, got {}{hint}",
-            json_type_name(value)
-        ));
+        return Err(format!("must be a JSON number, got {}{hint}", json_type_name(value)));
     };
-    let wide = n
-        .as_f64()
-        .ok_or_else(|| "is not representable as a number".to_string())?;
+    let wide = n.as_f64().ok_or_else(|| "is not representable as a number".to_string())?;
     let narrow = wide as f32;
     if !narrow.is_finite() {
-        return Err(format!(
-            "{wide} is outside the float32 range the model accepts (about ±3.4e38)"
-        ));
+        return Err(format!("{wide} is outside the float32 range the model accepts (about ±3.4e38)"));
     }
     if index == AMOUNT_INDEX && narrow < 0.0 {
         return Err(format!("must be ≥ 0, got {wide}"));
@@ -246,9 +224,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
             let above = row[j + 1];
-            row[j + 1] = (diagonal + usize::from(ca != *cb))
-                .min(row[j] + 1)
-                .min(above + 1);
+            row[j + 1] = (diagonal + usize::from(ca != *cb)).min(row[j] + 1).min(above + 1);
             diagonal = above;
         }
     }
@@ -279,10 +255,7 @@ impl<'de> Visitor<'de> for TransactionVisitor {
         };
         let mut seen = [false; FEATURE_COUNT + 2];
         let problem = |out: &mut CheckedTransaction, field: &str, problem: String| {
-            out.errors.push(FieldError {
-                field: field.to_string(),
-                problem,
-            });
+            out.errors.push(FieldError { field: field.to_string(), problem });
         };
         // Keys may be escaped in JSON, so they are read as owned strings when needed (Cow).
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
@@ -290,17 +263,19 @@ impl<'de> Visitor<'de> for TransactionVisitor {
             let slot = match key.as_ref() {
                 "Time" => FEATURE_COUNT,
                 "transaction_id" => FEATURE_COUNT + 1,
-                name => match feature_index(name) {
-                    Some(i) => i,
-                    None => {
-                        let hint = match suggest_field(name) {
+                name => {
+                    match feature_index(name) {
+                        Some(i) => i,
+                        None => {
+                            let hint = match suggest_field(name) {
                             Some(known) => format!("is not a known field; did you mean `{known}`?"),
                             None => "is not a known field (expected V1..V28, Amount, and optionally Time, transaction_id)".to_string(),
                         };
-                        problem(&mut out, name, hint);
-                        continue;
+                            problem(&mut out, name, hint);
+                            continue;
+                        }
                     }
-                },
+                }
             };
             if std::mem::replace(&mut seen[slot], true) {
                 problem(&mut out, &key, "appears more than once".to_string());
@@ -314,29 +289,18 @@ impl<'de> Visitor<'de> for TransactionVisitor {
                 s if s == FEATURE_COUNT => match value.as_f64() {
                     Some(t) if t >= 0.0 => out.time = Some(t),
                     Some(t) => problem(&mut out, "Time", format!("must be ≥ 0, got {t}")),
-                    None => problem(
-                        &mut out,
-                        "Time",
-                        format!("must be a JSON number, got {}", json_type_name(&value)),
-                    ),
+                    None => problem(&mut out, "Time", format!("must be a JSON number, got {}", json_type_name(&value))),
                 },
                 _ => match value {
-                    Value::String(s) if s.len() <= MAX_TRANSACTION_ID_BYTES => {
-                        out.transaction_id = Some(s)
-                    }
+                    Value::String(s) if s.len() <= MAX_TRANSACTION_ID_BYTES => out.transaction_id = Some(s),
                     Value::String(s) => problem(
                         &mut out,
                         "transaction_id",
-                        format!(
-                            "must be at most {MAX_TRANSACTION_ID_BYTES} bytes, got {}",
-                            s.len()
-                        ),
+                        format!("must be at most {MAX_TRANSACTION_ID_BYTES} bytes, got {}", s.len()),
                     ),
-                    other => problem(
-                        &mut out,
-                        "transaction_id",
-                        format!("must be a string, got {}", json_type_name(&other)),
-                    ),
+                    other => {
+                        problem(&mut out, "transaction_id", format!("must be a string, got {}", json_type_name(&other)))
+                    }
                 },
             }
         }
@@ -352,9 +316,7 @@ struct CheckedBatch {
     transactions: Vec<CheckedTransaction>,
 }
 
-fn deserialize_transactions<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Vec<CheckedTransaction>, D::Error> {
+fn deserialize_transactions<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<CheckedTransaction>, D::Error> {
     struct ListVisitor;
     impl<'de> Visitor<'de> for ListVisitor {
         type Value = Vec<CheckedTransaction>;
@@ -425,13 +387,7 @@ mod tests {
         let mut m = valid();
         m.remove("V14");
         let errors = field_errors(parse_transaction(&body(&m)));
-        assert_eq!(
-            errors,
-            vec![FieldError {
-                field: "V14".into(),
-                problem: "is required but missing".into()
-            }]
-        );
+        assert_eq!(errors, vec![FieldError { field: "V14".into(), problem: "is required but missing".into() }]);
     }
 
     #[test]
@@ -442,26 +398,16 @@ mod tests {
         let errors = field_errors(parse_transaction(&body(&m)));
         assert_eq!(errors.len(), 2, "{errors:?}");
         assert_eq!(errors[0].field, "v14");
-        assert!(
-            errors[0].problem.contains("did you mean `V14`"),
-            "{}",
-            errors[0].problem
-        );
+        assert!(errors[0].problem.contains("did you mean `V14`"), "{}", errors[0].problem);
         assert_eq!(errors[1].field, "V14");
         let mut m = valid();
         m.insert("Amonut".into(), json!(1));
         let errors = field_errors(parse_transaction(&body(&m)));
-        assert!(
-            errors[0].problem.contains("did you mean `Amount`"),
-            "{errors:?}"
-        );
+        assert!(errors[0].problem.contains("did you mean `Amount`"), "{errors:?}");
         let mut m = valid();
         m.insert("merchant".into(), json!("x"));
         let errors = field_errors(parse_transaction(&body(&m)));
-        assert!(
-            errors[0].problem.contains("not a known field (expected"),
-            "{errors:?}"
-        );
+        assert!(errors[0].problem.contains("not a known field (expected"), "{errors:?}");
     }
 
     #[test]
@@ -475,35 +421,20 @@ mod tests {
         m.insert("Time".into(), json!("now"));
         m.insert("transaction_id".into(), json!(7));
         let errors = field_errors(parse_transaction(&body(&m)));
-        let problem = |f: &str| {
-            errors
-                .iter()
-                .find(|e| e.field == f)
-                .map(|e| e.problem.clone())
-                .unwrap()
-        };
-        assert_eq!(
-            problem("V1"),
-            "must be a JSON number, got a string (write the number without quotes)"
-        );
+        let problem = |f: &str| errors.iter().find(|e| e.field == f).map(|e| e.problem.clone()).unwrap();
+        assert_eq!(problem("V1"), "must be a JSON number, got a string (write the number without quotes)");
         assert_eq!(problem("V2"), "must be a JSON number, got null");
         assert_eq!(problem("V3"), "must be a JSON number, got a boolean");
         assert_eq!(problem("V4"), "must be a JSON number, got an array");
         assert_eq!(problem("Amount"), "must be ≥ 0, got -0.01");
         assert_eq!(problem("Time"), "must be a JSON number, got a string");
         assert_eq!(problem("transaction_id"), "must be a string, got a number");
-        assert_eq!(
-            errors.len(),
-            7,
-            "no extra 'missing' errors for fields already reported: {errors:?}"
-        );
+        assert_eq!(errors.len(), 7, "no extra 'missing' errors for fields already reported: {errors:?}");
     }
 
     #[test]
     fn values_that_overflow_float32_are_refused() {
-        let text = String::from_utf8(body(&valid()))
-            .unwrap()
-            .replacen("149.62", "1e39", 1);
+        let text = String::from_utf8(body(&valid())).unwrap().replacen("149.62", "1e39", 1);
         let errors = field_errors(parse_transaction(text.as_bytes()));
         assert_eq!(errors[0].field, "Amount");
         assert!(errors[0].problem.contains("float32"), "{errors:?}");
@@ -511,49 +442,20 @@ mod tests {
 
     #[test]
     fn duplicate_keys_are_refused() {
-        let text = String::from_utf8(body(&valid()))
-            .unwrap()
-            .replacen("{", "{\"V7\":1.0,", 1);
+        let text = String::from_utf8(body(&valid())).unwrap().replacen("{", "{\"V7\":1.0,", 1);
         let errors = field_errors(parse_transaction(text.as_bytes()));
-        assert_eq!(
-            errors,
-            vec![FieldError {
-                field: "V7".into(),
-                problem: "appears more than once".into()
-            }]
-        );
+        assert_eq!(errors, vec![FieldError { field: "V7".into(), problem: "appears more than once".into() }]);
     }
 
     #[test]
     fn json_errors_are_classified() {
-        assert!(matches!(
-            parse_transaction(b"{\"V1\": 1,"),
-            Err(RequestError::MalformedJson(_))
-        ));
-        assert!(matches!(
-            parse_transaction(b"{\"V1\": NaN}"),
-            Err(RequestError::MalformedJson(_))
-        ));
-        assert!(matches!(
-            parse_transaction(b"{\"V1\": 1e309}"),
-            Err(RequestError::MalformedJson(_))
-        ));
-        assert!(matches!(
-            parse_transaction(b"\xff\xfe"),
-            Err(RequestError::MalformedJson(_))
-        ));
-        assert!(matches!(
-            parse_transaction(b""),
-            Err(RequestError::MalformedJson(_))
-        ));
-        assert!(matches!(
-            parse_transaction(b"[1,2]"),
-            Err(RequestError::WrongShape(_))
-        ));
-        assert!(matches!(
-            parse_transaction(b"42"),
-            Err(RequestError::WrongShape(_))
-        ));
+        assert!(matches!(parse_transaction(b"{\"V1\": 1,"), Err(RequestError::MalformedJson(_))));
+        assert!(matches!(parse_transaction(b"{\"V1\": NaN}"), Err(RequestError::MalformedJson(_))));
+        assert!(matches!(parse_transaction(b"{\"V1\": 1e309}"), Err(RequestError::MalformedJson(_))));
+        assert!(matches!(parse_transaction(b"\xff\xfe"), Err(RequestError::MalformedJson(_))));
+        assert!(matches!(parse_transaction(b""), Err(RequestError::MalformedJson(_))));
+        assert!(matches!(parse_transaction(b"[1,2]"), Err(RequestError::WrongShape(_))));
+        assert!(matches!(parse_transaction(b"42"), Err(RequestError::WrongShape(_))));
         let deep = "[".repeat(10_000);
         assert!(matches!(
             parse_transaction(deep.as_bytes()),
@@ -572,27 +474,10 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let b = json!({"transactions": [good, good, good]});
-        assert_eq!(
-            parse_batch(&serde_json::to_vec(&b).unwrap(), 3)
-                .unwrap()
-                .len(),
-            3
-        );
-        assert_eq!(
-            parse_batch(&serde_json::to_vec(&b).unwrap(), 2),
-            Err(RequestError::BatchSize { got: 3, max: 2 })
-        );
-        assert_eq!(
-            parse_batch(br#"{"transactions": []}"#, 2),
-            Err(RequestError::BatchSize { got: 0, max: 2 })
-        );
-        assert!(matches!(
-            parse_batch(br#"{"transactions": [], "x": 1}"#, 2),
-            Err(RequestError::WrongShape(_))
-        ));
-        assert!(matches!(
-            parse_batch(br#"{"transactions": {}}"#, 2),
-            Err(RequestError::WrongShape(_))
-        ));
+        assert_eq!(parse_batch(&serde_json::to_vec(&b).unwrap(), 3).unwrap().len(), 3);
+        assert_eq!(parse_batch(&serde_json::to_vec(&b).unwrap(), 2), Err(RequestError::BatchSize { got: 3, max: 2 }));
+        assert_eq!(parse_batch(br#"{"transactions": []}"#, 2), Err(RequestError::BatchSize { got: 0, max: 2 }));
+        assert!(matches!(parse_batch(br#"{"transactions": [], "x": 1}"#, 2), Err(RequestError::WrongShape(_))));
+        assert!(matches!(parse_batch(br#"{"transactions": {}}"#, 2), Err(RequestError::WrongShape(_))));
     }
 }

@@ -17,14 +17,8 @@ fn model() -> FraudModel {
 fn parity_rows() -> (Vec<Features>, Vec<f64>) {
     let mut reader = csv::Reader::from_path(model_dir().join("parity.csv")).unwrap();
     let headers = reader.headers().unwrap().clone();
-    let columns: Vec<usize> = FEATURE_NAMES
-        .iter()
-        .map(|n| headers.iter().position(|h| h == *n).unwrap())
-        .collect();
-    let expected = headers
-        .iter()
-        .position(|h| h == "expected_probability")
-        .unwrap();
+    let columns: Vec<usize> = FEATURE_NAMES.iter().map(|n| headers.iter().position(|h| h == *n).unwrap()).collect();
+    let expected = headers.iter().position(|h| h == "expected_probability").unwrap();
     let mut features = Vec::new();
     let mut probabilities = Vec::new();
     for record in reader.records() {
@@ -50,17 +44,11 @@ fn rust_scores_equal_xgboost_on_every_parity_row() {
         let single = model.score(row).unwrap();
         assert_eq!(single, *batched, "single and batch scoring agree exactly");
         worst = worst.max((single.fraud_probability as f64 - want).abs());
-        assert_eq!(
-            single.is_fraud,
-            single.fraud_probability >= model.threshold()
-        );
+        assert_eq!(single.is_fraud, single.fraud_probability >= model.threshold());
     }
     assert!(worst <= 1e-5, "max abs diff {worst}");
     let frauds_flagged = batch.iter().filter(|s| s.is_fraud).count();
-    assert!(
-        frauds_flagged > 0,
-        "the fixture holds frauds the model catches"
-    );
+    assert!(frauds_flagged > 0, "the fixture holds frauds the model catches");
 }
 
 #[test]
@@ -71,10 +59,7 @@ fn the_card_matches_the_schema_and_the_bytes() {
     assert_eq!(card.name, "fraud-detector");
     assert!(card.threshold > 0.0 && card.threshold < 1.0);
     let bytes = std::fs::read(model_dir().join("model.onnx")).unwrap();
-    assert_eq!(
-        card.model_sha256,
-        fraudwatch_shared::model::sha256_hex(&bytes)
-    );
+    assert_eq!(card.model_sha256, fraudwatch_shared::model::sha256_hex(&bytes));
 }
 
 #[test]
@@ -105,18 +90,11 @@ fn a_card_with_other_features_is_refused() {
     card["features"][13] = "V14_scaled".into();
     let err = ModelCard::from_json(&serde_json::to_vec(&card).unwrap()).unwrap_err();
     assert!(matches!(err, ModelError::FeatureMismatch { .. }), "{err}");
-    assert!(ModelCard::from_json(b"{}")
-        .unwrap_err()
-        .to_string()
-        .starts_with("model card is invalid"));
+    assert!(ModelCard::from_json(b"{}").unwrap_err().to_string().starts_with("model card is invalid"));
 }
 
 #[test]
 fn a_missing_model_directory_names_the_file() {
-    let err = FraudModel::from_dir(&locate_onnx_runtime().unwrap(), Path::new("/nonexistent"))
-        .unwrap_err();
-    assert_eq!(
-        err.to_string().split(':').next().unwrap(),
-        "cannot read /nonexistent/model.onnx"
-    );
+    let err = FraudModel::from_dir(&locate_onnx_runtime().unwrap(), Path::new("/nonexistent")).unwrap_err();
+    assert_eq!(err.to_string().split(':').next().unwrap(), "cannot read /nonexistent/model.onnx");
 }

@@ -13,10 +13,7 @@ struct Discard;
 
 impl PredictionLogSink for Discard {
     async fn submit(&self, records: &[PredictionLogRecord]) -> Delivery {
-        Delivery {
-            queued: records.len(),
-            ..Delivery::default()
-        }
+        Delivery { queued: records.len(), ..Delivery::default() }
     }
 }
 
@@ -35,31 +32,20 @@ fn event(body: &str, path: &str) -> String {
 }
 
 fn benches(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
     let model = predict::embedded_model(&locate_onnx_runtime().unwrap()).unwrap();
-    let app = App {
-        model,
-        log_sink: Discard,
-    };
+    let app = App::new(model, Discard);
     let single = event(TRANSACTION, "/predict");
-    let batch_body = format!(
-        "{{\"transactions\":[{}]}}",
-        vec![TRANSACTION; 100].join(",")
-    );
+    let batch_body = format!("{{\"transactions\":[{}]}}", vec![TRANSACTION; 100].join(","));
     let batch = event(&batch_body, "/predict/batch");
 
-    c.bench_function(
-        "handler: event JSON -> response JSON (1 transaction)",
-        |b| {
-            b.iter(|| {
-                let request = lambda_http::request::from_str(&single).unwrap();
-                let response = runtime.block_on(app.handle(request));
-                assert_eq!(response.status(), 200);
-            })
-        },
-    );
+    c.bench_function("handler: event JSON -> response JSON (1 transaction)", |b| {
+        b.iter(|| {
+            let request = lambda_http::request::from_str(&single).unwrap();
+            let response = runtime.block_on(app.handle(request));
+            assert_eq!(response.status(), 200);
+        })
+    });
     c.bench_function("handler: batch of 100", |b| {
         b.iter(|| {
             let request = lambda_http::request::from_str(&batch).unwrap();
@@ -67,9 +53,7 @@ fn benches(c: &mut Criterion) {
         })
     });
     let features = parse_transaction(TRANSACTION.as_bytes()).unwrap().features;
-    c.bench_function("model: one score call", |b| {
-        b.iter(|| app.model.score(&features).unwrap())
-    });
+    c.bench_function("model: one score call", |b| b.iter(|| app.model.score(&features).unwrap()));
     c.bench_function("schema: parse + validate one transaction", |b| {
         b.iter(|| parse_transaction(TRANSACTION.as_bytes()).unwrap())
     });

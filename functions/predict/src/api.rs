@@ -3,9 +3,7 @@
 use std::time::Instant;
 
 use fraudwatch_shared::log_record::{FeatureMap, PredictionLogRecord, LOG_SCHEMA_VERSION};
-use fraudwatch_shared::metric_names::{
-    FRAUD_PROBABILITY, PREDICTIONS_TOTAL, PREDICT_LATENCY_SECONDS,
-};
+use fraudwatch_shared::metric_names::{FRAUD_PROBABILITY, PREDICTIONS_TOTAL, PREDICT_LATENCY_SECONDS};
 use fraudwatch_shared::model::{FraudModel, Score};
 use fraudwatch_shared::schema::{parse_batch, parse_transaction, Transaction};
 use lambda_http::http::{header, Method, StatusCode};
@@ -25,11 +23,14 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 pub const MAX_BATCH_SIZE: usize = 500;
 
 const DEMO_PAGE: &str = include_str!("demo.html");
+/// Real transactions from `model/parity.csv` (held out from training) for the demo page to start from.
+const DEMO_TRANSACTIONS: &str = include_str!("demo-transactions.json");
 
 /// Everything a request needs, built once per cold start.
 pub struct App<S> {
     pub model: FraudModel,
     pub log_sink: S,
+    demo_page: String,
 }
 
 #[derive(Serialize)]
@@ -51,6 +52,11 @@ struct BatchResponse {
 }
 
 impl<S: PredictionLogSink> App<S> {
+    pub fn new(model: FraudModel, log_sink: S) -> Self {
+        let demo_page = DEMO_PAGE.replacen("/*DEMO_TRANSACTIONS*/[]", DEMO_TRANSACTIONS, 1);
+        App { model, log_sink, demo_page }
+    }
+
     /// Answers one API Gateway request. Never fails: every error becomes a JSON error response.
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let request_id = request_id(&request);
@@ -76,21 +82,13 @@ impl<S: PredictionLogSink> App<S> {
             other => return Err(ApiError::NotFound(other.to_string())),
         };
         if method.as_str() != allow {
-            return Err(ApiError::MethodNotAllowed {
-                method: method.to_string(),
-                allow,
-            });
+            return Err(ApiError::MethodNotAllowed { method: method.to_string(), allow });
         }
         match (path, method) {
-            ("", _) => Ok(respond(
-                StatusCode::OK,
-                "text/html; charset=utf-8",
-                DEMO_PAGE.to_string(),
-            )),
-            ("/health", _) => Ok(json(
-                StatusCode::OK,
-                &serde_json::json!({"status": "ok", "model_version": self.model.version()}),
-            )),
+            ("", _) => Ok(respond(StatusCode::OK, "text/html; charset=utf-8", self.demo_page.clone())),
+            ("/health", _) => {
+                Ok(json(StatusCode::OK, &serde_json::json!({"status": "ok", "model_version": self.model.version()})))
+            }
             ("/model", _) => Ok(json(StatusCode::OK, self.model.card())),
             ("/predict", &Method::POST) => {
                 let body = json_body(request)?;
@@ -108,11 +106,8 @@ impl<S: PredictionLogSink> App<S> {
                 let transactions = parse_batch(body, MAX_BATCH_SIZE)?;
                 let features: Vec<_> = transactions.iter().map(|t| t.features).collect();
                 let scores = self.model.score_batch(&features)?;
-                let records: Vec<PredictionLogRecord> = transactions
-                    .into_iter()
-                    .zip(scores)
-                    .map(|(t, s)| self.record(t, s, request_id, started))
-                    .collect();
+                let records: Vec<PredictionLogRecord> =
+                    transactions.into_iter().zip(scores).map(|(t, s)| self.record(t, s, request_id, started)).collect();
                 let predictions = records.iter().map(|r| self.prediction(r)).collect();
                 self.log_sink.submit(&records).await;
                 let response = BatchResponse {
@@ -125,13 +120,7 @@ impl<S: PredictionLogSink> App<S> {
         }
     }
 
-    fn record(
-        &self,
-        t: Transaction,
-        score: Score,
-        request_id: &str,
-        started: Instant,
-    ) -> PredictionLogRecord {
+    fn record(&self, t: Transaction, score: Score, request_id: &str, started: Instant) -> PredictionLogRecord {
         let latency = started.elapsed();
         let result = if score.is_fraud { "fraud" } else { "legit" };
         metrics::counter!(PREDICTIONS_TOTAL, "result" => result).increment(1);
@@ -183,29 +172,18 @@ fn json_body(request: &Request) -> Result<&[u8], ApiError> {
         .unwrap_or_default();
     let media_type = content_type.split(';').next().unwrap_or("").trim();
     if !media_type.eq_ignore_ascii_case("application/json") {
-        let shown = if content_type.is_empty() {
-            "nothing".to_string()
-        } else {
-            format!("{content_type:?}")
-        };
+        let shown = if content_type.is_empty() { "nothing".to_string() } else { format!("{content_type:?}") };
         return Err(ApiError::UnsupportedMediaType(shown));
     }
     let body: &[u8] = request.body().as_ref();
     if body.len() > MAX_BODY_BYTES {
-        return Err(ApiError::PayloadTooLarge {
-            got: body.len(),
-            limit: MAX_BODY_BYTES,
-        });
+        return Err(ApiError::PayloadTooLarge { got: body.len(), limit: MAX_BODY_BYTES });
     }
     Ok(body)
 }
 
 fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Response<Body> {
-    respond(
-        status,
-        "application/json",
-        serde_json::to_string(value).expect("responses always serialise"),
-    )
+    respond(status, "application/json", serde_json::to_string(value).expect("responses always serialise"))
 }
 
 fn respond(status: StatusCode, content_type: &'static str, body: String) -> Response<Body> {

@@ -80,11 +80,7 @@ impl ApiError {
 
     fn detail(&self) -> String {
         match self {
-            ApiError::InvalidFields(fields) => fields
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; "),
+            ApiError::InvalidFields(fields) => fields.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
             other => other.to_string(),
         }
     }
@@ -94,20 +90,12 @@ impl ApiError {
             ApiError::InvalidFields(f) => Some(f.as_slice()),
             _ => None,
         };
-        let body = ErrorBody {
-            error: self.code(),
-            detail: self.detail(),
-            fields,
-        };
+        let body = ErrorBody { error: self.code(), detail: self.detail(), fields };
         let json = serde_json::to_string(&body).expect("error bodies always serialise");
-        let mut builder = Response::builder()
-            .status(self.status())
-            .header(header::CONTENT_TYPE, "application/json");
+        let mut builder = Response::builder().status(self.status()).header(header::CONTENT_TYPE, "application/json");
         if let ApiError::MethodNotAllowed { allow, .. } = self {
             builder = builder.header(header::ALLOW, allow);
         }
-        builder
-            .body(Body::Text(json))
-            .expect("static headers are valid")
+        builder.body(Body::Text(json)).expect("static headers are valid")
     }
 }

@@ -51,32 +51,16 @@ impl SqsLogSink {
             .map(|(i, r)| {
                 SendMessageBatchRequestEntry::builder()
                     .id(i.to_string())
-                    .message_body(
-                        String::from_utf8(r.encode()).expect("records encode as UTF-8 JSON"),
-                    )
+                    .message_body(String::from_utf8(r.encode()).expect("records encode as UTF-8 JSON"))
                     .build()
                     .expect("id and body are set")
             })
             .collect();
-        match self
-            .sqs
-            .send_message_batch()
-            .queue_url(&self.queue_url)
-            .set_entries(Some(entries))
-            .send()
-            .await
-        {
+        match self.sqs.send_message_batch().queue_url(&self.queue_url).set_entries(Some(entries)).send().await {
             Ok(out) => {
-                let failed: Vec<usize> = out
-                    .failed()
-                    .iter()
-                    .filter_map(|f| f.id().parse().ok())
-                    .collect();
+                let failed: Vec<usize> = out.failed().iter().filter_map(|f| f.id().parse().ok()).collect();
                 if !failed.is_empty() {
-                    tracing::warn!(
-                        failed = failed.len(),
-                        "SQS refused some prediction-log messages"
-                    );
+                    tracing::warn!(failed = failed.len(), "SQS refused some prediction-log messages");
                 }
                 failed
             }
@@ -119,10 +103,7 @@ impl PredictionLogSink for SqsLogSink {
             .zip(failed_per_chunk)
             .flat_map(|(chunk, failed)| failed.into_iter().map(move |i| &chunk[i]))
             .collect();
-        let mut delivery = Delivery {
-            queued: records.len() - undelivered.len(),
-            ..Delivery::default()
-        };
+        let mut delivery = Delivery { queued: records.len() - undelivered.len(), ..Delivery::default() };
         if undelivered.is_empty() {
             return delivery;
         }

@@ -11,20 +11,13 @@ async fn main() -> Result<(), StartupFailure> {
     let config = PredictConfig::from_env(&ProcessEnv)?;
     let sdk = aws::sdk_config().await;
     let fallback = match &config.fallback_bucket {
-        Some(bucket) => Some(S3Fallback {
-            s3: aws::s3_client(&sdk, &ProcessEnv)?,
-            bucket: bucket.clone(),
-        }),
+        Some(bucket) => Some(S3Fallback { s3: aws::s3_client(&sdk, &ProcessEnv)?, bucket: bucket.clone() }),
         None => None,
     };
     let model = predict::embedded_model(&config.onnx_runtime)?;
     tracing::info!(model_version = model.version(), "model loaded");
-    let log_sink = SqsLogSink {
-        sqs: aws::sqs_client(&sdk),
-        queue_url: config.queue_url,
-        fallback,
-    };
-    let app: &'static App<SqsLogSink> = Box::leak(Box::new(App { model, log_sink }));
+    let log_sink = SqsLogSink { sqs: aws::sqs_client(&sdk), queue_url: config.queue_url, fallback };
+    let app: &'static App<SqsLogSink> = Box::leak(Box::new(App::new(model, log_sink)));
     let metrics = metrics_cloudwatch_embedded::Builder::new()
         .cloudwatch_namespace(fraudwatch_shared::metric_names::EMF_NAMESPACE)
         .lambda_cold_start_metric("ColdStart")
