@@ -8,7 +8,8 @@ writes the committed artifacts (see docs/contracts.md):
     <out>/model.onnx         TreeEnsembleClassifier; input `input` float32[N,29];
                              outputs `label` int64[N], `probabilities` float32[N,2]
     <out>/card.json          the model card
-    <out>/reference.csv.gz   ~5,000 stratified TRAIN rows + the model's (ONNX Runtime) score
+    <out>/reference.csv.gz   5,000 TRAIN rows at the full data's fraud prevalence (9 frauds)
+                             + the model's (ONNX Runtime) score: the drift reference, i.e. live traffic
     <out>/parity.csv         3,000 held-out TEST rows (all test frauds) + XGBoost's predict_proba[:,1]
 
 Running it twice with the same inputs and library versions gives byte-identical files.
@@ -48,7 +49,12 @@ FULL_FRAUD_SHARE = FULL_FRAUDS / FULL_ROWS  # 0.001727...
 
 TEST_SIZE = 0.20        # of all rows -> test split (held out; metrics + parity fixture)
 VALIDATION_SIZE = 0.20  # of the train split -> validation split (threshold choice)
-REFERENCE_ROWS = 5_000  # stratified rows of the train split -> reference.csv.gz
+REFERENCE_ROWS = 5_000  # train-split rows at live prevalence -> reference.csv.gz
+# The drift check compares live traffic (~0.17 % fraud) with the reference, so the reference must have
+# live traffic's fraud share, not the sample's 1.23 %: round(5,000 * 492 / 284,807) = 9 frauds.
+REFERENCE_FRAUDS = round(REFERENCE_ROWS * FULL_FRAUD_SHARE)
+# Its own random stream (numpy SeedSequence [seed, 1]) so drawing it changes no other artifact.
+REFERENCE_STREAM = 1
 PARITY_ROWS = 3_000     # test rows -> parity.csv (all test frauds + negatives)
 PARITY_TOLERANCE = 1e-5  # max |ONNX Runtime - XGBoost| allowed on every row of the data set
 
@@ -290,10 +296,17 @@ def main(argv: list[str] | None = None) -> int:
     model_path = out / "model.onnx"
     model_path.write_bytes(model_bytes)
 
-    # reference: stratified REFERENCE_ROWS rows of the train split (fit + validation), in a
-    # seeded order, scored by ONNX Runtime (float32, written as the exact double of it).
-    idx_ref, _ = train_test_split(idx_train, train_size=REFERENCE_ROWS, stratify=y[idx_train],
-                                  random_state=args.seed)
+    # reference: REFERENCE_ROWS rows of the train split (fit + validation) with REFERENCE_FRAUDS
+    # frauds, i.e. live traffic's prevalence, drawn without replacement in a seeded order, scored by
+    # ONNX Runtime (float32, written as the exact double of it). A sample-prevalence (1.23 %)
+    # reference made fraud-free live traffic look like prediction drift.
+    ref_rng = np.random.default_rng([args.seed, REFERENCE_STREAM])
+    train_frauds = idx_train[y[idx_train] == 1]
+    train_negs = idx_train[y[idx_train] == 0]
+    idx_ref = ref_rng.permutation(np.concatenate([
+        ref_rng.choice(train_frauds, size=REFERENCE_FRAUDS, replace=False),
+        ref_rng.choice(train_negs, size=REFERENCE_ROWS - REFERENCE_FRAUDS, replace=False),
+    ]))
     ref_bytes = write_csv_bytes(FEATURES + ["Class", "fraud_probability"],
                                 table_rows(X[idx_ref], y[idx_ref], ort_all[idx_ref]))
     ref_path = out / "reference.csv.gz"
@@ -347,7 +360,8 @@ def main(argv: list[str] | None = None) -> int:
             "evaluation": evaluation,
             "split": ("stratified by Class (sklearn train_test_split, random_state=seed): 20 % test; "
                       "the remaining train split -> 80 % fit (the model is trained on it) / 20 % validation "
-                      "(threshold); reference = 5,000 stratified rows of the train split"),
+                      "(threshold); reference = 5,000 rows of the train split at the full data's "
+                      "prevalence (9 frauds, seeded draw without replacement), like live traffic"),
             "data_file": args.data.name,
             "params": params,
             "onnx": {
