@@ -3,6 +3,7 @@
 
 pub mod aws;
 pub mod config;
+pub mod drift;
 pub mod log_record;
 pub mod metric_names;
 pub mod model;

@@ -1,0 +1,20 @@
+use drift_check::{load_reference, App, DriftCheckConfig};
+use fraudwatch_shared::{aws, config::ProcessEnv};
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = DriftCheckConfig::from_env(&ProcessEnv)?;
+    let sdk = aws::sdk_config().await;
+    let s3 = aws::s3_client(&sdk, &ProcessEnv)?;
+    let reference = load_reference()?;
+    lambda_runtime::tracing::info!(
+        model_version = reference.model_version,
+        reference_rows = reference.data.rows(),
+        "reference loaded"
+    );
+    let app = &App::new(s3, config, reference);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| app.handle(event))).await
+}

@@ -1,0 +1,45 @@
+//! The drift check's computation at its documented size: 29 features (+ the prediction column), the
+//! 5,000-row reference against 100,000 window rows (`DRIFT_MAX_ROWS`'s default). Target: < 1 s.
+//!
+//! The window is real held-out traffic (`model/parity.csv`, 3,000 rows) repeated with a tiny per-copy
+//! scaling, so values stay distinct, as real traffic's are, and the sorts do real work.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use fraudwatch_shared::drift::{compare, Dataset, Reference};
+use fraudwatch_shared::schema::FEATURE_COUNT;
+
+const WINDOW_ROWS: usize = 100_000;
+
+fn repo_file(name: &str) -> Vec<u8> {
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(name)).expect("repo file")
+}
+
+fn window() -> Dataset {
+    let mut reader = csv::Reader::from_reader(&repo_file("model/parity.csv")[..]);
+    let rows: Vec<Vec<f64>> =
+        reader.records().map(|r| r.unwrap().iter().map(|v| v.parse().unwrap()).collect()).collect();
+    // parity.csv: V1..V28, Amount, Class, expected_probability.
+    let column = |j: usize| -> Vec<f64> {
+        (0..WINDOW_ROWS).map(|i| rows[i % rows.len()][j] * (1.0 + (i / rows.len()) as f64 * 1e-9)).collect()
+    };
+    Dataset::from_columns((0..FEATURE_COUNT).map(column).collect(), Some(column(FEATURE_COUNT + 1)))
+}
+
+fn bench(c: &mut Criterion) {
+    let reference = Reference::from_artifacts(&repo_file("model/card.json"), &repo_file("model/reference.csv.gz"))
+        .expect("the committed reference");
+    let current = window();
+    let mut group = c.benchmark_group("drift");
+    group.sample_size(10).measurement_time(Duration::from_secs(20));
+    group.bench_function("compare 29 features + prediction, 5,000 reference x 100,000 window rows", |b| {
+        b.iter(|| compare(black_box(&reference.data), black_box(&current)).unwrap())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,116 @@
+//! One drift-check run, everything it found, as saved to `drift-reports/dt=YYYY-MM-DD/<run_id>.json`
+//! (and rendered to `.html` and Prometheus text from the same struct).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use time::{Date, Duration, OffsetDateTime, Time, UtcOffset};
+
+use crate::log_record::partition_prefixes;
+
+use super::DatasetDrift;
+
+/// Where drift reports are stored in the log bucket.
+pub const DRIFT_REPORT_PREFIX: &str = "drift-reports/";
+
+/// The traffic a run looked at: `[start, end)`, whole UTC hours, so it is exactly a set of log partitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Window {
+    #[serde(with = "time::serde::rfc3339")]
+    pub start: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub end: OffsetDateTime,
+}
+
+impl Window {
+    /// The `hours` whole hours before the hour holding `at` (UTC): a run at 10:00:07 or a retry at 10:20
+    /// both cover 09:00 back to `hours` earlier, and the partitions still being written are not read.
+    pub fn hours_before(at: OffsetDateTime, hours: u32) -> Self {
+        let at = at.to_offset(UtcOffset::UTC);
+        let end = at.replace_time(Time::from_hms(at.hour(), 0, 0).expect("a valid hour"));
+        Window { start: end - Duration::hours(i64::from(hours)), end }
+    }
+
+    /// One UTC day.
+    pub fn day(date: Date) -> Self {
+        let start = date.midnight().assume_utc();
+        Window { start, end: start + Duration::DAY }
+    }
+
+    /// The `prediction-logs/dt=…/hour=…/` prefixes covering the window.
+    pub fn partition_prefixes(&self) -> Vec<String> {
+        partition_prefixes(self.start, self.end)
+    }
+}
+
+/// How the window's objects were chosen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sampling {
+    /// Objects listed in the window.
+    pub listed_objects: usize,
+    /// `DRIFT_MAX_ROWS`: at most this many objects are read.
+    pub max_rows: usize,
+    /// True when the window held more objects than `max_rows` and a uniform sample of them was read.
+    pub sampled: bool,
+    /// Seeds the sample, so a re-run of the same window reads the same objects.
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DriftReport {
+    pub run_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub finished_at: OffsetDateTime,
+    pub window: Window,
+    /// The model whose reference the traffic was compared with.
+    pub model_version: String,
+    pub reference_rows: usize,
+    /// Rows compared (after sampling, without corrupt objects).
+    pub window_rows: usize,
+    /// Objects that could not be decoded as prediction-log records; skipped.
+    pub corrupt_objects: usize,
+    pub sampling: Sampling,
+    /// Rows per `model_version` in the window: traffic scored by another model than the reference's
+    /// makes prediction drift expected.
+    pub window_model_versions: BTreeMap<String, usize>,
+    /// Share of the window's rows the service flagged as fraud.
+    pub fraud_rate: Option<f64>,
+    /// `None`: the window held no rows, so nothing was compared and no drift is claimed.
+    pub drift: Option<DatasetDrift>,
+    /// One line for people: the verdict, or "no data".
+    pub summary: String,
+}
+
+impl DriftReport {
+    /// The one-line verdict of a comparison (or of its absence).
+    pub fn summarise(window_rows: usize, drift: Option<&DatasetDrift>) -> String {
+        let Some(d) = drift else {
+            return "no data: the window held no readable prediction logs; no drift is claimed".into();
+        };
+        let drifted: Vec<&str> = d.features.iter().filter(|f| f.drifted).map(|f| f.column.as_str()).collect();
+        let prediction = d.prediction.as_ref().map_or("prediction drift not measured".into(), |p| {
+            format!("prediction drift {} ({:.4})", if p.drifted { "yes" } else { "no" }, p.score)
+        });
+        format!(
+            "{window_rows} rows: {}/{} features drifted ({:.3}{}){}; dataset drift {}; {prediction}",
+            d.number_of_drifted_columns,
+            d.number_of_columns,
+            d.share_of_drifted_columns,
+            if drifted.is_empty() { "" } else { ": " },
+            drifted.join(", "),
+            if d.dataset_drift { "yes" } else { "no" },
+        )
+    }
+
+    pub fn duration_seconds(&self) -> f64 {
+        (self.finished_at - self.started_at).as_seconds_f64()
+    }
+
+    /// `drift-reports/dt=YYYY-MM-DD/<run_id>` (UTC date of the run), without extension.
+    pub fn key_stem(&self) -> String {
+        let d = self.started_at.to_offset(UtcOffset::UTC).date();
+        format!("{DRIFT_REPORT_PREFIX}dt={:04}-{:02}-{:02}/{}", d.year(), u8::from(d.month()), d.day(), self.run_id)
+    }
+}

@@ -1,0 +1,429 @@
+//! `shared::drift` against `fixtures/drift_expected.json`: every case computed by scipy/numpy the way
+//! Evidently 0.7 computes it (training/drift_expected.py). Statistics agree to ~1e-9 relative, p-values to
+//! 1e-9 absolute.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use fraudwatch_shared::drift::kolmogorov::kstwo_sf;
+use fraudwatch_shared::drift::ks::{ks_2samp, PValueMethod};
+use fraudwatch_shared::drift::psi::{psi, Bins};
+use fraudwatch_shared::drift::prometheus::prometheus_text;
+use fraudwatch_shared::drift::wasserstein::normalized_wasserstein;
+use fraudwatch_shared::drift::{
+    column_drift, compare, html, Dataset, DriftError, DriftReport, Method, Reference, Sampling, SortedSample, Window,
+};
+use fraudwatch_shared::log_record::{FeatureMap, PredictionLogRecord, LOG_SCHEMA_VERSION};
+use fraudwatch_shared::schema::{FEATURE_COUNT, FEATURE_NAMES};
+use serde_json::Value;
+use time::macros::datetime;
+
+const REL: f64 = 1e-9;
+const P_ABS: f64 = 1e-9;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn fixture() -> &'static Value {
+    static FIXTURE: OnceLock<Value> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let text = std::fs::read_to_string(repo().join("shared/tests/fixtures/drift_expected.json")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    })
+}
+
+fn cases(kind: &str) -> Vec<&'static Value> {
+    let cases: Vec<_> = fixture()["cases"].as_array().unwrap().iter().filter(|c| c["kind"] == kind).collect();
+    assert!(!cases.is_empty(), "no {kind} cases");
+    cases
+}
+
+fn case(id: &str) -> &'static Value {
+    fixture()["cases"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("case {id}"))
+}
+
+/// A committed table (CSV, gzip CSV) as header -> column.
+fn table(file: &str) -> &'static HashMap<String, Vec<f64>> {
+    static TABLES: OnceLock<std::sync::Mutex<HashMap<String, &'static HashMap<String, Vec<f64>>>>> = OnceLock::new();
+    let mut tables = TABLES.get_or_init(Default::default).lock().unwrap();
+    tables.entry(file.to_string()).or_insert_with(|| {
+        let bytes = std::fs::read(repo().join(file)).unwrap();
+        let text = if file.ends_with(".gz") {
+            let mut out = Vec::new();
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut out).unwrap();
+            out
+        } else {
+            bytes
+        };
+        let mut reader = csv::Reader::from_reader(&text[..]);
+        let headers: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+        let mut columns: HashMap<String, Vec<f64>> = headers.iter().map(|h| (h.clone(), Vec::new())).collect();
+        for record in reader.records() {
+            for (h, v) in headers.iter().zip(record.unwrap().iter()) {
+                columns.get_mut(h).unwrap().push(v.parse().unwrap());
+            }
+        }
+        Box::leak(Box::new(columns))
+    })
+}
+
+fn f64s(v: &Value) -> Vec<f64> {
+    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+}
+
+/// Resolves an input of the fixture (see its `inputs` field) for one column.
+fn input(spec: &Value) -> Vec<f64> {
+    if spec.is_array() {
+        return f64s(spec);
+    }
+    if let Some(other) = spec["same_as_case"].as_str() {
+        return f64s(&case(other)[spec["side"].as_str().unwrap()]);
+    }
+    let column = &table(spec["file"].as_str().unwrap())[spec["column"].as_str().unwrap()];
+    let (start, end) = (spec["rows"][0].as_u64().unwrap() as usize, spec["rows"][1].as_u64().unwrap() as usize);
+    let add = spec["add"].as_f64().unwrap_or(0.0);
+    column[start..end].iter().map(|v| v + add).collect()
+}
+
+/// A dataset case's reference or current side (all 29 features), with `filter`, `add` and `replace`.
+fn dataset_side(spec: &Value) -> Vec<Vec<f64>> {
+    let t = table(spec["file"].as_str().unwrap());
+    let (start, end) = (spec["rows"][0].as_u64().unwrap() as usize, spec["rows"][1].as_u64().unwrap() as usize);
+    let keep: Vec<bool> = match spec.get("filter") {
+        Some(f) => t[f["column"].as_str().unwrap()][start..end].iter().map(|&v| v == f["equals"].as_f64().unwrap()).collect(),
+        None => vec![true; end - start],
+    };
+    FEATURE_NAMES
+        .iter()
+        .map(|&name| {
+            let source = match spec.get("replace").and_then(|r| r.get(name)) {
+                Some(r) => input(r),
+                None => t[name][start..end].to_vec(),
+            };
+            let add = spec.get("add").and_then(|a| a.get(name)).and_then(Value::as_f64).unwrap_or(0.0);
+            source.iter().zip(&keep).filter(|(_, &k)| k).map(|(v, _)| v + add).collect()
+        })
+        .collect()
+}
+
+#[track_caller]
+fn close(actual: f64, expected: f64, rel: f64, what: &str) {
+    let tolerance = rel * expected.abs().max(f64::MIN_POSITIVE);
+    assert!((actual - expected).abs() <= tolerance, "{what}: got {actual:e}, expected {expected:e}");
+}
+
+#[track_caller]
+fn close_p(actual: f64, expected: f64, what: &str) {
+    assert!((actual - expected).abs() <= P_ABS, "{what}: got p = {actual:e}, expected {expected:e}");
+    // Small p-values are compared relatively too, so "1e-12 vs 1e-10" cannot pass on the absolute bound.
+    if expected > 1e-300 {
+        close(actual, expected, 1e-8, what);
+    }
+}
+
+#[test]
+fn ks_two_sample_statistic_and_p_value_equal_scipy() {
+    for c in cases("ks") {
+        let id = c["id"].as_str().unwrap();
+        let e = &c["expected"];
+        let t = ks_2samp(&SortedSample::new(&input(&c["reference"])), &SortedSample::new(&input(&c["current"])));
+        close(t.statistic, e["statistic"].as_f64().unwrap(), REL, &format!("{id} D"));
+        close_p(t.pvalue, e["pvalue"].as_f64().unwrap(), id);
+        let method = match e["pvalue_method"].as_str().unwrap() {
+            "exact" => PValueMethod::Exact,
+            _ => PValueMethod::Asymp,
+        };
+        assert_eq!(t.pvalue_method, method, "{id}");
+    }
+}
+
+#[test]
+fn kstwo_survival_function_equals_scipy_in_every_regime() {
+    for row in case("kstwo_sf_table")["expected"].as_array().unwrap() {
+        let (d, n) = (row["d"].as_f64().unwrap(), row["n"].as_u64().unwrap());
+        close_p(kstwo_sf(d, n), row["sf"].as_f64().unwrap(), &format!("kstwo.sf({d}, {n})"));
+    }
+}
+
+#[test]
+fn normalized_wasserstein_equals_scipy() {
+    for c in cases("wasserstein") {
+        let id = c["id"].as_str().unwrap();
+        let e = &c["expected"];
+        let t = normalized_wasserstein(&SortedSample::new(&input(&c["reference"])), &SortedSample::new(&input(&c["current"])));
+        close(t.distance, e["wasserstein_distance"].as_f64().unwrap(), REL, &format!("{id} distance"));
+        close(t.reference_std, e["reference_std_ddof0"].as_f64().unwrap(), REL, &format!("{id} std"));
+        close(t.norm, e["norm"].as_f64().unwrap(), REL, &format!("{id} norm"));
+        close(t.score, e["score"].as_f64().unwrap(), REL, &format!("{id} score"));
+        assert_eq!(t.score >= e["threshold"].as_f64().unwrap(), e["drifted"].as_bool().unwrap(), "{id}");
+    }
+}
+
+#[test]
+fn psi_bins_fills_and_value_equal_evidently() {
+    for c in cases("psi") {
+        let id = c["id"].as_str().unwrap();
+        let e = &c["expected"];
+        let p = psi(&SortedSample::new(&input(&c["reference"])), &SortedSample::new(&input(&c["current"])));
+        match (&p.histogram.bins, e["binning"].as_str().unwrap()) {
+            (Bins::Sturges { edges }, "sturges") => {
+                let expected = f64s(&e["edges"]);
+                assert_eq!(edges.len(), expected.len(), "{id} edges");
+                for (a, b) in edges.iter().zip(&expected) {
+                    close(*a, *b, 1e-15, &format!("{id} edge"));
+                }
+            }
+            (Bins::DistinctValues { values }, "distinct_values") => assert_eq!(values, &f64s(&e["values"]), "{id}"),
+            (bins, expected) => panic!("{id}: binned as {bins:?}, expected {expected}"),
+        }
+        let counts = |v: &Value| -> Vec<u64> { v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).collect() };
+        assert_eq!(p.histogram.reference_counts, counts(&e["reference_counts"]), "{id}");
+        assert_eq!(p.histogram.current_counts, counts(&e["current_counts"]), "{id}");
+        assert_eq!(p.reference_zero_fill, e["reference_zero_fill"].as_f64(), "{id}");
+        assert_eq!(p.current_zero_fill, e["current_zero_fill"].as_f64(), "{id}");
+        assert_eq!(p.reference_percents, f64s(&e["reference_percents"]), "{id}");
+        assert_eq!(p.current_percents, f64s(&e["current_percents"]), "{id}");
+        close(p.value, e["psi"].as_f64().unwrap(), REL, &format!("{id} psi"));
+    }
+}
+
+#[test]
+fn whole_dataset_verdicts_equal_evidently() {
+    for c in cases("dataset") {
+        let id = c["id"].as_str().unwrap();
+        let e = &c["expected"];
+        let reference = Dataset::from_columns(
+            dataset_side(&c["reference"]),
+            Some(input(&serde_json::json!({"file": c["reference"]["file"], "column": "fraud_probability",
+                "rows": c["reference"]["rows"]}))),
+        );
+        let current = Dataset::from_columns(dataset_side(&c["current"]), Some(f64s(&c["current_prediction"])));
+        assert_eq!(current.rows() as u64, c["current_rows"].as_u64().unwrap(), "{id}");
+        let drift = compare(&reference, &current).unwrap();
+        for f in &drift.features {
+            let x = &e["columns"][&f.column];
+            let what = format!("{id} {}", f.column);
+            assert_eq!(f.method.as_str(), x["stattest"].as_str().unwrap(), "{what}");
+            close(f.score, x["score"].as_f64().unwrap(), REL, &what);
+            assert_eq!(f.threshold, x["threshold"].as_f64().unwrap(), "{what}");
+            assert_eq!(f.drifted, x["drifted"].as_bool().unwrap(), "{what}");
+            close(f.psi, x["psi"].as_f64().unwrap(), REL, &format!("{what} psi"));
+        }
+        assert_eq!(drift.number_of_columns as u64, e["number_of_columns"].as_u64().unwrap());
+        assert_eq!(drift.number_of_drifted_columns as u64, e["number_of_drifted_columns"].as_u64().unwrap(), "{id}");
+        assert_eq!(drift.share_of_drifted_columns, e["share_of_drifted_columns"].as_f64().unwrap(), "{id}");
+        assert_eq!(drift.drift_share, e["drift_share"].as_f64().unwrap());
+        assert_eq!(drift.dataset_drift, e["dataset_drift"].as_bool().unwrap(), "{id}");
+        let p = drift.prediction.as_ref().unwrap();
+        let x = &e["prediction"];
+        assert_eq!(p.method.as_str(), x["stattest"].as_str().unwrap(), "{id} prediction");
+        close(p.score, x["score"].as_f64().unwrap(), REL, &format!("{id} prediction"));
+        assert_eq!(p.drifted, x["drifted"].as_bool().unwrap(), "{id} prediction");
+        close(p.psi, x["psi"].as_f64().unwrap(), REL, &format!("{id} prediction psi"));
+
+        // The fraud rate is the share the service flagged: rebuild the rows as logged records.
+        let threshold = e["threshold"].as_f64().unwrap() as f32;
+        let records: Vec<PredictionLogRecord> =
+            f64s(&c["current_prediction"]).iter().map(|&p| record([0.0; FEATURE_COUNT], p as f32, threshold)).collect();
+        let logged = Dataset::from_records(&records);
+        assert_eq!(logged.fraud_rate(), Some(e["current_fraud_rate_at_threshold"].as_f64().unwrap()), "{id}");
+    }
+}
+
+#[test]
+fn live_like_traffic_no_longer_raises_prediction_drift() {
+    // The reason the reference was redrawn at live prevalence: fraud-free traffic scored 0.101 (> 0.1)
+    // against the old stratified reference.
+    let e = &case("dataset_no_incident_legit_only")["expected"]["prediction"];
+    assert!(!e["drifted"].as_bool().unwrap() && e["score"].as_f64().unwrap() < 0.05, "{e}");
+}
+
+fn record(features: [f32; FEATURE_COUNT], p: f32, threshold: f32) -> PredictionLogRecord {
+    PredictionLogRecord {
+        schema_version: LOG_SCHEMA_VERSION,
+        prediction_id: uuid::Uuid::now_v7(),
+        timestamp: datetime!(2026-11-20 10:00 UTC),
+        request_id: "r".into(),
+        model_version: "v1".into(),
+        features: FeatureMap(features),
+        fraud_probability: p,
+        is_fraud: p >= threshold,
+        threshold,
+        latency_us: 1,
+        transaction_id: None,
+    }
+}
+
+#[test]
+fn non_finite_values_are_dropped_before_testing() {
+    let c = case("ks_exact_50_vs_60_ties");
+    let (r, cur) = (input(&c["reference"]), input(&c["current"]));
+    let clean = column_drift("x", &r, &cur).unwrap();
+    let mut dirty = cur.clone();
+    dirty.extend([f64::NAN, f64::INFINITY, f64::NEG_INFINITY]);
+    assert_eq!(column_drift("x", &r, &dirty).unwrap(), clean);
+    assert_eq!(clean.current.count, cur.len());
+}
+
+#[test]
+fn the_reference_size_selects_the_test() {
+    let values = |n: usize, shift: f64| -> Vec<f64> { (0..n).map(|i| (i % 97) as f64 * 0.37 + shift).collect() };
+    let at_limit = column_drift("x", &values(1000, 0.0), &values(500, 0.5)).unwrap();
+    assert_eq!((at_limit.method, at_limit.threshold), (Method::Ks, 0.05));
+    assert_eq!(at_limit.drifted, at_limit.score <= 0.05);
+    let above = column_drift("x", &values(1001, 0.0), &values(500, 0.5)).unwrap();
+    assert_eq!((above.method, above.threshold), (Method::Wasserstein, 0.1));
+    assert_eq!(above.drifted, above.score >= 0.1);
+}
+
+#[test]
+fn columns_evidently_would_treat_as_categorical_or_empty_are_refused() {
+    let err = column_drift("Class", &[0.0, 1.0, 0.0, 2.0], &[1.0, 3.0, 4.0]).unwrap_err();
+    assert_eq!(err, DriftError::TooFewDistinctValues { column: "Class".into(), distinct: 5 });
+    let err = column_drift("V3", &[1.0, 2.0], &[f64::NAN]).unwrap_err();
+    assert_eq!(err, DriftError::EmptyColumn { column: "V3".into(), side: "current" });
+}
+
+fn reference() -> Reference {
+    let read = |f: &str| std::fs::read(repo().join(f)).unwrap();
+    Reference::from_artifacts(&read("model/card.json"), &read("model/reference.csv.gz")).unwrap()
+}
+
+#[test]
+fn the_committed_reference_reads_and_is_checked_against_its_card() {
+    let r = reference();
+    assert_eq!((r.model_version.as_str(), r.data.rows()), ("v1", 5000));
+    assert_eq!(r.data.feature(0), &table("model/reference.csv.gz")["V1"][..]);
+    assert_eq!(r.data.prediction().unwrap(), &table("model/reference.csv.gz")["fraud_probability"][..]);
+    let card = std::fs::read(repo().join("model/card.json")).unwrap();
+    let err = Reference::from_artifacts(&card, b"V1\n1\n").unwrap_err();
+    assert!(err.to_string().contains("do not match the card"), "{err}");
+}
+
+#[test]
+fn records_read_from_json_arrays_and_json_lines() {
+    let rows = [record([0.5; FEATURE_COUNT], 0.99, 0.5), record([1.5; FEATURE_COUNT], 0.1, 0.5)];
+    let lines: Vec<u8> = rows.iter().flat_map(|r| [r.encode(), b"\n".to_vec()].concat()).collect();
+    let array = serde_json::to_vec(&rows).unwrap();
+    for bytes in [lines, array] {
+        let d = Dataset::from_json(&bytes).unwrap();
+        assert_eq!(d.rows(), 2);
+        assert_eq!(d.feature(3), &[0.5, 1.5]);
+        assert_eq!(d.prediction().unwrap(), &[f64::from(0.99f32), f64::from(0.1f32)]);
+        assert_eq!(d.fraud_rate(), Some(0.5));
+    }
+    let err = Dataset::from_json(b"{\"schema_version\":1}\nnot json\n").unwrap_err();
+    assert!(err.to_string().starts_with("JSON line 1:"), "{err}");
+}
+
+#[test]
+fn csv_needs_every_feature_and_reads_missing_cells_as_nan() {
+    let header = FEATURE_NAMES.join(",");
+    let row = |v: &str| vec![v; FEATURE_COUNT].join(",");
+    let d = Dataset::from_csv(format!("{header}\n{}\n{}\n", row("1.5"), row("")).as_bytes()).unwrap();
+    assert_eq!(d.rows(), 2);
+    assert!(d.prediction().is_none() && d.fraud_rate().is_none());
+    assert!(d.feature(28)[0] == 1.5 && d.feature(28)[1].is_nan());
+    let err = Dataset::from_csv(format!("{header}\n{}\n", row("x")).as_bytes()).unwrap_err();
+    assert_eq!(err.to_string(), "CSV line 2, column V1: \"x\" is not a number");
+    let err = Dataset::from_csv(b"V1,V2\n1,2\n").unwrap_err();
+    assert_eq!(err.to_string(), "CSV header lacks column V3");
+}
+
+fn report(drift: bool) -> DriftReport {
+    let reference = reference();
+    let data = if drift {
+        // The first 2,000 reference rows against the last 3,000, V1 shifted: V1 drifts, little else.
+        let half = |i: usize, shift: f64| -> Vec<f64> { reference.data.feature(i)[2000..].iter().map(|v| v + shift).collect() };
+        Some(Dataset::from_columns(
+            (0..FEATURE_COUNT).map(|i| half(i, if i == 0 { 5.0 } else { 0.0 })).collect(),
+            Some(reference.data.prediction().unwrap()[2000..].to_vec()),
+        ))
+    } else {
+        None
+    };
+    let drift = data.as_ref().map(|d| compare(&reference.data, d).unwrap());
+    let window_rows = data.as_ref().map_or(0, Dataset::rows);
+    DriftReport {
+        run_id: "0193a5b2-7c4e-7d8f-9a0b-1c2d3e4f5a6b".into(),
+        started_at: datetime!(2026-11-22 10:00:03 UTC),
+        finished_at: datetime!(2026-11-22 10:00:05.5 UTC),
+        window: Window::hours_before(datetime!(2026-11-22 10:00:03 UTC), 24),
+        model_version: "v\"1\\".into(),
+        reference_rows: 5000,
+        window_rows,
+        corrupt_objects: 2,
+        sampling: Sampling { listed_objects: window_rows + 2, max_rows: 100_000, sampled: false, seed: 9 },
+        window_model_versions: Default::default(),
+        fraud_rate: data.as_ref().map(|_| 0.002),
+        summary: DriftReport::summarise(window_rows, drift.as_ref()),
+        drift,
+    }
+}
+
+/// `name{labels} value` lines of a text exposition, as (name, labels, value).
+fn samples(text: &str) -> Vec<(String, String, f64)> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| {
+            let (series, value) = l.rsplit_once(' ').unwrap();
+            let (name, labels) = series.split_once('{').map_or((series, ""), |(n, l)| (n, l.trim_end_matches('}')));
+            (name.to_string(), labels.to_string(), value.parse().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn prometheus_text_has_every_contract_metric_with_help_and_type() {
+    let r = report(true);
+    let text = prometheus_text(&r);
+    let s = samples(&text);
+    let value = |name: &str, labels: &str| s.iter().find(|(n, l, _)| n == name && l == labels).map(|x| x.2);
+    use fraudwatch_shared::metric_names as m;
+    for name in [
+        m::DRIFT_SHARE, m::DRIFT_DATASET, m::DRIFT_FEATURE_SCORE, m::DRIFT_FEATURE_DRIFTED, m::DRIFT_FEATURE_PSI,
+        m::DRIFT_PREDICTION_SCORE, m::DRIFT_PREDICTION_DRIFTED, m::DRIFT_FRAUD_RATE, m::DRIFT_WINDOW_ROWS,
+        m::DRIFT_CORRUPT_OBJECTS, m::DRIFT_RUN_DURATION_SECONDS, m::DRIFT_LAST_SUCCESS,
+    ] {
+        assert!(text.contains(&format!("# HELP {name} ")), "{name} HELP");
+        assert!(text.contains(&format!("# TYPE {name} gauge\n")), "{name} TYPE");
+    }
+    let d = r.drift.as_ref().unwrap();
+    assert_eq!(value(m::DRIFT_FEATURE_DRIFTED, "feature=\"V1\""), Some(1.0));
+    assert_eq!(value(m::DRIFT_FEATURE_SCORE, "feature=\"V1\""), Some(d.features[0].score));
+    assert_eq!(value(m::DRIFT_FEATURE_PSI, "feature=\"Amount\""), Some(d.features[28].psi));
+    assert_eq!(s.iter().filter(|(n, _, _)| n == m::DRIFT_FEATURE_SCORE).count(), FEATURE_COUNT);
+    assert_eq!(value(m::DRIFT_SHARE, ""), Some(d.share_of_drifted_columns));
+    assert_eq!(value(m::DRIFT_WINDOW_ROWS, ""), Some(3000.0));
+    assert_eq!(value(m::DRIFT_CORRUPT_OBJECTS, ""), Some(2.0));
+    assert_eq!(value(m::DRIFT_RUN_DURATION_SECONDS, ""), Some(2.5));
+    assert_eq!(value(m::DRIFT_LAST_SUCCESS, ""), Some(datetime!(2026-11-22 10:00:05.5 UTC).unix_timestamp() as f64 + 0.5));
+
+    // No data: no per-feature series and no verdict claimed, but the run is recorded as a success.
+    let text = prometheus_text(&report(false));
+    let s = samples(&text);
+    let names: Vec<&str> = s.iter().map(|(n, _, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [m::DRIFT_SHARE, m::DRIFT_DATASET, m::DRIFT_WINDOW_ROWS, m::DRIFT_CORRUPT_OBJECTS, m::DRIFT_RUN_DURATION_SECONDS, m::DRIFT_LAST_SUCCESS]
+    );
+    assert_eq!(s[0].2, 0.0);
+    assert_eq!(s[1].2, 0.0);
+}
+
+#[test]
+fn the_html_report_is_self_contained_and_escapes_text() {
+    let page = html::render(&report(true));
+    assert!(page.starts_with("<!DOCTYPE html>") && page.ends_with("</html>\n"));
+    assert!(page.contains("<table>") && page.contains("<td>V1</td><td class=\"m\">wasserstein</td>"), "table");
+    assert_eq!(page.matches("<svg ").count(), FEATURE_COUNT + 1, "a histogram per feature and the prediction");
+    assert!(page.contains("model v&quot;1\\"), "the version is escaped");
+    assert!(page.contains("2 object(s) in the window could not be decoded"));
+    for external in ["<script", "src=", "href=", "@import", "url("] {
+        assert!(!page.contains(external), "external reference {external}");
+    }
+    let page = html::render(&report(false));
+    assert!(page.contains("no data") && !page.contains("<table>"));
+}
