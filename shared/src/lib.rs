@@ -1,5 +1,6 @@
 //! Everything the fraudwatch functions share: the transaction schema and its validation, the ONNX
-//! model, the prediction-log record and its S3 layout, drift statistics, metric names and configuration.
+//! model and its registry in S3, the prediction-log record and its S3 layout, drift statistics, metric names
+//! and configuration.
 
 pub mod aws;
 pub mod config;
@@ -7,5 +8,6 @@ pub mod drift;
 pub mod log_record;
 pub mod metric_names;
 pub mod model;
+pub mod registry;
 pub mod schema;
 pub mod startup;
