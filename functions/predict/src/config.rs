@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use fraudwatch_shared::config::{optional, required, ConfigError, EnvSource};
 use fraudwatch_shared::model::{locate_onnx_runtime, ModelError};
+use fraudwatch_shared::registry::{RegistryError, RegistryUri};
 
 #[derive(Debug, Clone)]
 pub struct PredictConfig {
@@ -13,6 +14,24 @@ pub struct PredictConfig {
     pub fallback_bucket: Option<String>,
     /// `ORT_DYLIB_PATH`, or the library beside the executable, or the Lambda layer's.
     pub onnx_runtime: PathBuf,
+    /// `MODEL_REGISTRY_URI`: the registry's champion when set, else the model embedded in the binary.
+    pub model_source: ModelSource,
+}
+
+/// Where the cold start takes its model from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelSource {
+    Embedded,
+    Registry(RegistryUri),
+}
+
+impl std::fmt::Display for ModelSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ModelSource::Embedded => f.write_str("embedded"),
+            ModelSource::Registry(uri) => write!(f, "registry {uri}"),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +40,8 @@ pub enum StartupError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Model(#[from] ModelError),
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
 }
 
 impl PredictConfig {
@@ -29,6 +50,7 @@ impl PredictConfig {
             queue_url: required(env, "PREDICTION_LOG_QUEUE_URL")?,
             fallback_bucket: optional(env, "LOG_BUCKET"),
             onnx_runtime: locate_onnx_runtime()?,
+            model_source: RegistryUri::from_env(env)?.map_or(ModelSource::Embedded, ModelSource::Registry),
         })
     }
 }

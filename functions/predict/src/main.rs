@@ -10,12 +10,9 @@ async fn main() -> Result<(), StartupFailure> {
     lambda_http::tracing::init_default_subscriber();
     let config = PredictConfig::from_env(&ProcessEnv)?;
     let sdk = aws::sdk_config().await;
-    let fallback = match &config.fallback_bucket {
-        Some(bucket) => Some(S3Fallback { s3: aws::s3_client(&sdk, &ProcessEnv)?, bucket: bucket.clone() }),
-        None => None,
-    };
-    let model = predict::embedded_model(&config.onnx_runtime)?;
-    tracing::info!(model_version = model.version(), "model loaded");
+    let s3 = aws::s3_client(&sdk, &ProcessEnv)?;
+    let model = predict::load_model(&config.model_source, &config.onnx_runtime, &s3).await?;
+    let fallback = config.fallback_bucket.map(|bucket| S3Fallback { s3, bucket });
     let log_sink = SqsLogSink { sqs: aws::sqs_client(&sdk), queue_url: config.queue_url, fallback };
     let app: &'static App<SqsLogSink> = Box::leak(Box::new(App::new(model, log_sink)));
     let metrics = metrics_cloudwatch_embedded::Builder::new()
