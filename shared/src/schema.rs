@@ -11,7 +11,10 @@
 //! - `Amount` is ≥ 0;
 //! - `Time` (optional) is a finite number ≥ 0, `transaction_id` (optional) a string of at most 128 bytes;
 //! - any other field is refused, with a suggestion when it looks like a misspelt feature. A caller who
-//!   misspells `V14` as `v14` learns so, instead of the model silently scoring a missing value.
+//!   misspells `V14` as `v14` learns so, instead of the model silently scoring a missing value;
+//! - at most [`MAX_FIELD_ERRORS`] problems are listed (the rest are counted), so that a body made of
+//!   thousands of bad keys cannot turn into an error response of many megabytes;
+//! - a JSON syntax error says where it is (`… (in `V5`)`), so that e.g. a bare `NaN` names its field.
 
 use std::fmt;
 
@@ -33,6 +36,13 @@ pub const AMOUNT_INDEX: usize = 28;
 
 /// Longest accepted caller-supplied `transaction_id`, in bytes.
 pub const MAX_TRANSACTION_ID_BYTES: usize = 128;
+
+/// Most field problems listed for one request; the rest are counted in a last `…` entry. Above the 31
+/// known fields, so a transaction with every field wrong is still reported in full.
+pub const MAX_FIELD_ERRORS: usize = 50;
+
+/// Longest field name echoed back in an error, in characters; longer ones are cut and end in `…`.
+const MAX_SHOWN_NAME_CHARS: usize = 64;
 
 /// One feature vector, in [`FEATURE_NAMES`] order.
 pub type Features = [f32; FEATURE_COUNT];
@@ -110,61 +120,180 @@ impl From<serde_json::Error> for RequestError {
 
 /// Parses and validates one transaction from a JSON body.
 pub fn parse_transaction(body: &[u8]) -> Result<Transaction, RequestError> {
-    let checked: CheckedTransaction = serde_json::from_slice(body)?;
-    checked.into_result("").map_err(RequestError::InvalidFields)
+    let checked: CheckedTransaction = serde_json::from_slice(body).map_err(|e| located(e, body))?;
+    checked.into_result("").map_err(|(errors, omitted)| invalid_fields(errors, omitted))
 }
 
 /// Parses and validates a batch body `{"transactions": [ {...}, ... ]}` of at most `max` transactions.
 /// Field errors are reported for every transaction at once, as `transactions[i].FIELD`.
 pub fn parse_batch(body: &[u8], max: usize) -> Result<Vec<Transaction>, RequestError> {
-    let batch: CheckedBatch = serde_json::from_slice(body)?;
+    let batch: CheckedBatch = serde_json::from_slice(body).map_err(|e| located(e, body))?;
     let got = batch.transactions.len();
     if got == 0 || got > max {
         return Err(RequestError::BatchSize { got, max });
     }
     let mut transactions = Vec::with_capacity(got);
     let mut errors = Vec::new();
+    let mut omitted = 0;
     for (i, checked) in batch.transactions.into_iter().enumerate() {
         match checked.into_result(&format!("transactions[{i}].")) {
             Ok(t) => transactions.push(t),
-            Err(mut e) => errors.append(&mut e),
+            Err((item_errors, item_omitted)) => {
+                let room = MAX_FIELD_ERRORS.saturating_sub(errors.len()).min(item_errors.len());
+                omitted += item_omitted + item_errors.len() - room;
+                errors.extend(item_errors.into_iter().take(room));
+            }
         }
     }
     if errors.is_empty() {
         Ok(transactions)
     } else {
-        Err(RequestError::InvalidFields(errors))
+        Err(invalid_fields(errors, omitted))
     }
+}
+
+fn invalid_fields(mut errors: Vec<FieldError>, omitted: usize) -> RequestError {
+    if omitted > 0 {
+        let problem = format!("and {omitted} more problem(s), not listed");
+        errors.push(FieldError { field: "…".to_string(), problem });
+    }
+    RequestError::InvalidFields(errors)
+}
+
+/// `name`, cut to [`MAX_SHOWN_NAME_CHARS`] characters.
+fn shown_name(name: &str) -> String {
+    match name.char_indices().nth(MAX_SHOWN_NAME_CHARS) {
+        Some((cut, _)) => format!("{}…", &name[..cut]),
+        None => name.to_string(),
+    }
+}
+
+/// A JSON error with where it happened appended, as a path like `V5` or `transactions[3].Amount`.
+fn located(e: serde_json::Error, body: &[u8]) -> RequestError {
+    let message = match json_path_at(body, e.line(), e.column()) {
+        Some(path) => format!("{e} (in `{path}`)"),
+        None => e.to_string(),
+    };
+    match RequestError::from(e) {
+        RequestError::WrongShape(_) => RequestError::WrongShape(message),
+        _ => RequestError::MalformedJson(message),
+    }
+}
+
+/// The path (at most three steps, e.g. `transactions[3].V5`) of the object member being read at a
+/// serde_json error position (1-based line, byte column), or `None` if that is not inside a member.
+/// A light scan of the bytes before the error: only ever run on a body that failed to parse.
+fn json_path_at(body: &[u8], line: usize, column: usize) -> Option<String> {
+    enum Frame {
+        /// The byte range of the current key (quotes included), and whether its value is being read.
+        Object(Option<(usize, usize)>, bool),
+        Array(usize),
+    }
+    if line == 0 {
+        return None;
+    }
+    let mut start = 0;
+    for _ in 1..line {
+        start += body.get(start..)?.iter().position(|&b| b == b'\n')? + 1;
+    }
+    // The column is just past the byte that failed, which may already be the `,` after a bad value.
+    let scanned = &body[..(start + column).saturating_sub(1).min(body.len())];
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut i = 0;
+    while i < scanned.len() {
+        match scanned[i] {
+            b'"' => {
+                let open = i;
+                i += 1;
+                while i < scanned.len() && scanned[i] != b'"' {
+                    i += if scanned[i] == b'\\' { 2 } else { 1 };
+                }
+                if i >= scanned.len() {
+                    break;
+                }
+                if let Some(Frame::Object(key, false)) = stack.last_mut() {
+                    *key = Some((open, i + 1));
+                }
+            }
+            b'{' => stack.push(Frame::Object(None, false)),
+            b'[' => stack.push(Frame::Array(0)),
+            b'}' | b']' => {
+                stack.pop();
+            }
+            b':' => {
+                if let Some(Frame::Object(_, in_value)) = stack.last_mut() {
+                    *in_value = true;
+                }
+            }
+            b',' => match stack.last_mut() {
+                Some(Frame::Object(_, in_value)) => *in_value = false,
+                Some(Frame::Array(n)) => *n += 1,
+                None => {}
+            },
+            _ => {}
+        }
+        // serde_json stops at 128 levels, so a longer stack means the scan went wrong: say nothing.
+        if stack.len() > 256 {
+            return None;
+        }
+        i += 1;
+    }
+    let mut path = String::new();
+    for frame in stack.iter().take(3) {
+        match frame {
+            Frame::Object(Some((from, to)), true) => {
+                let raw = &scanned[*from..*to];
+                let key = serde_json::from_slice::<String>(raw)
+                    .unwrap_or_else(|_| String::from_utf8_lossy(&raw[1..raw.len() - 1]).into_owned());
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(&shown_name(&key));
+            }
+            Frame::Array(n) if !path.is_empty() => path.push_str(&format!("[{n}]")),
+            _ => break,
+        }
+    }
+    (!path.is_empty()).then_some(path)
 }
 
 /// A transaction object read field by field, keeping every problem instead of stopping at the first.
 struct CheckedTransaction {
     features: [Option<f32>; FEATURE_COUNT],
+    /// Features present but invalid (already reported, so not also "missing").
+    invalid: [bool; FEATURE_COUNT],
     time: Option<f64>,
     transaction_id: Option<String>,
     errors: Vec<FieldError>,
+    /// Problems past [`MAX_FIELD_ERRORS`], counted but not listed.
+    omitted: usize,
 }
 
 impl CheckedTransaction {
-    fn into_result(self, path: &str) -> Result<Transaction, Vec<FieldError>> {
-        let mut errors = self.errors;
+    /// Records a problem; `problem` is only built while the list has room.
+    fn problem(&mut self, field: &str, problem: impl FnOnce() -> String) {
+        if self.errors.len() < MAX_FIELD_ERRORS {
+            self.errors.push(FieldError { field: shown_name(field), problem: problem() });
+        } else {
+            self.omitted += 1;
+        }
+    }
+
+    /// The transaction, or its problems (fields prefixed with `path`) and how many were not listed.
+    fn into_result(mut self, path: &str) -> Result<Transaction, (Vec<FieldError>, usize)> {
         let mut features = [0f32; FEATURE_COUNT];
-        for (i, value) in self.features.iter().enumerate() {
-            match value {
-                Some(v) => features[i] = *v,
-                // Only complain about a missing feature if it was not already reported as invalid.
-                None if !errors.iter().any(|e| e.field == FEATURE_NAMES[i]) => errors.push(FieldError {
-                    field: FEATURE_NAMES[i].to_string(),
-                    problem: "is required but missing".to_string(),
-                }),
+        for i in 0..FEATURE_COUNT {
+            match self.features[i] {
+                Some(v) => features[i] = v,
+                None if !self.invalid[i] => self.problem(FEATURE_NAMES[i], || "is required but missing".to_string()),
                 None => {}
             }
         }
-        if !errors.is_empty() {
-            for e in &mut errors {
+        if !self.errors.is_empty() {
+            for e in &mut self.errors {
                 e.field.insert_str(0, path);
             }
-            return Err(errors);
+            return Err((self.errors, self.omitted));
         }
         Ok(Transaction { features, time: self.time, transaction_id: self.transaction_id })
     }
@@ -185,7 +314,10 @@ fn json_type_name(v: &Value) -> &'static str {
 fn feature_value(index: usize, value: &Value) -> Result<f32, String> {
     let Value::Number(n) = value else {
         let hint = match value {
-            Value::String(s) if s.trim().parse::<f64>().is_ok() => " (write the number without quotes)",
+            // Not for "NaN" or "inf", which Rust parses but JSON has no way to write.
+            Value::String(s) if s.trim().parse::<f64>().is_ok_and(f64::is_finite) => {
+                " (write the number without quotes)"
+            }
             _ => "",
         };
         return Err(format!("must be a JSON number, got {}{hint}", json_type_name(value)));
@@ -206,6 +338,10 @@ fn suggest_field(unknown: &str) -> Option<&'static str> {
     let optional = ["Time", "transaction_id"];
     let candidates = FEATURE_NAMES.iter().chain(optional.iter()).copied();
     let lower = unknown.trim().to_ascii_lowercase();
+    // The edit distance is at least the difference in length, and no candidate is over 14 characters.
+    if lower.chars().nth(16).is_some() {
+        return None;
+    }
     if let Some(exact) = candidates.clone().find(|c| c.to_ascii_lowercase() == lower) {
         return Some(exact);
     }
@@ -249,14 +385,13 @@ impl<'de> Visitor<'de> for TransactionVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut out = CheckedTransaction {
             features: [None; FEATURE_COUNT],
+            invalid: [false; FEATURE_COUNT],
             time: None,
             transaction_id: None,
             errors: Vec::new(),
+            omitted: 0,
         };
         let mut seen = [false; FEATURE_COUNT + 2];
-        let problem = |out: &mut CheckedTransaction, field: &str, problem: String| {
-            out.errors.push(FieldError { field: field.to_string(), problem });
-        };
         // Keys may be escaped in JSON, so they are read as owned strings when needed (Cow).
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             let value: Value = map.next_value()?;
@@ -267,39 +402,40 @@ impl<'de> Visitor<'de> for TransactionVisitor {
                     match feature_index(name) {
                         Some(i) => i,
                         None => {
-                            let hint = match suggest_field(name) {
+                            out.problem(name, || match suggest_field(name) {
                             Some(known) => format!("is not a known field; did you mean `{known}`?"),
-                            None => "is not a known field (expected V1..V28, Amount, and optionally Time, transaction_id)".to_string(),
-                        };
-                            problem(&mut out, name, hint);
+                            None => "is not a known field (expected V1..V28, Amount, and optionally Time, transaction_id)"
+                                .to_string(),
+                        });
                             continue;
                         }
                     }
                 }
             };
             if std::mem::replace(&mut seen[slot], true) {
-                problem(&mut out, &key, "appears more than once".to_string());
+                out.problem(&key, || "appears more than once".to_string());
                 continue;
             }
             match slot {
                 i if i < FEATURE_COUNT => match feature_value(i, &value) {
                     Ok(v) => out.features[i] = Some(v),
-                    Err(p) => problem(&mut out, &key, p),
+                    Err(p) => {
+                        out.invalid[i] = true;
+                        out.problem(&key, || p);
+                    }
                 },
                 s if s == FEATURE_COUNT => match value.as_f64() {
                     Some(t) if t >= 0.0 => out.time = Some(t),
-                    Some(t) => problem(&mut out, "Time", format!("must be ≥ 0, got {t}")),
-                    None => problem(&mut out, "Time", format!("must be a JSON number, got {}", json_type_name(&value))),
+                    Some(t) => out.problem("Time", || format!("must be ≥ 0, got {t}")),
+                    None => out.problem("Time", || format!("must be a JSON number, got {}", json_type_name(&value))),
                 },
                 _ => match value {
                     Value::String(s) if s.len() <= MAX_TRANSACTION_ID_BYTES => out.transaction_id = Some(s),
-                    Value::String(s) => problem(
-                        &mut out,
-                        "transaction_id",
-                        format!("must be at most {MAX_TRANSACTION_ID_BYTES} bytes, got {}", s.len()),
-                    ),
+                    Value::String(s) => out.problem("transaction_id", || {
+                        format!("must be at most {MAX_TRANSACTION_ID_BYTES} bytes, got {}", s.len())
+                    }),
                     other => {
-                        problem(&mut out, "transaction_id", format!("must be a string, got {}", json_type_name(&other)))
+                        out.problem("transaction_id", || format!("must be a string, got {}", json_type_name(&other)))
                     }
                 },
             }
@@ -308,30 +444,60 @@ impl<'de> Visitor<'de> for TransactionVisitor {
     }
 }
 
-/// `{"transactions": [...]}`; any other top-level key is refused.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `{"transactions": [...]}`; any other top-level key is refused. Deserialised by hand because the derived
+/// impl would also accept the array form `[[...]]`, which is not part of the API.
 struct CheckedBatch {
-    #[serde(deserialize_with = "deserialize_transactions")]
     transactions: Vec<CheckedTransaction>,
 }
 
-fn deserialize_transactions<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<CheckedTransaction>, D::Error> {
-    struct ListVisitor;
-    impl<'de> Visitor<'de> for ListVisitor {
-        type Value = Vec<CheckedTransaction>;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("an array of transaction objects")
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
-            while let Some(t) = seq.next_element()? {
-                out.push(t);
+impl<'de> Deserialize<'de> for CheckedBatch {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct BatchVisitor;
+        impl<'de> Visitor<'de> for BatchVisitor {
+            type Value = CheckedBatch;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(r#"a JSON object {"transactions": [...]}"#)
             }
-            Ok(out)
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<CheckedBatch, A::Error> {
+                let mut transactions = None;
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    if key != "transactions" {
+                        return Err(de::Error::unknown_field(&key, &["transactions"]));
+                    }
+                    if transactions.is_some() {
+                        return Err(de::Error::duplicate_field("transactions"));
+                    }
+                    transactions = Some(map.next_value::<Transactions>()?.0);
+                }
+                let transactions = transactions.ok_or_else(|| de::Error::missing_field("transactions"))?;
+                Ok(CheckedBatch { transactions })
+            }
         }
+        deserializer.deserialize_map(BatchVisitor)
     }
-    d.deserialize_seq(ListVisitor).map_err(de::Error::custom)
+}
+
+struct Transactions(Vec<CheckedTransaction>);
+
+impl<'de> Deserialize<'de> for Transactions {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ListVisitor;
+        impl<'de> Visitor<'de> for ListVisitor {
+            type Value = Transactions;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an array of transaction objects")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+                while let Some(t) = seq.next_element()? {
+                    out.push(t);
+                }
+                Ok(Transactions(out))
+            }
+        }
+        // Errors pass through untouched: a syntax error inside the array stays a syntax error (400).
+        d.deserialize_seq(ListVisitor)
+    }
 }
 
 #[cfg(test)]
@@ -461,6 +627,77 @@ mod tests {
             parse_transaction(deep.as_bytes()),
             Err(RequestError::WrongShape(_) | RequestError::MalformedJson(_))
         ));
+    }
+
+    #[test]
+    fn a_syntax_error_names_the_field_it_is_in() {
+        let text = String::from_utf8(body(&valid())).unwrap();
+        for (bad, path) in
+            [("NaN", "V5"), ("1e309", "V5"), ("[[[", "V5[0][0]"), ("+1", "V5"), ("5.", "V5"), ("tru", "V5")]
+        {
+            let broken = text.replacen("\"V5\":-1.0", &format!("\"V5\":{bad}"), 1);
+            match parse_transaction(broken.as_bytes()) {
+                Err(RequestError::MalformedJson(m)) => assert!(m.ends_with(&format!("(in `{path}`)")), "{bad}: {m}"),
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+        let deep = format!("{{\"V2\": {}}}", "[".repeat(1000));
+        let Err(RequestError::MalformedJson(m)) = parse_transaction(deep.as_bytes()) else { panic!() };
+        assert!(m.contains("recursion limit") && m.ends_with("(in `V2[0][0]`)"), "{m}");
+        let b = format!("{{\"transactions\": [{text}, {}]}}", text.replacen("\"V5\":-1.0", "\"V5\":NaN", 1));
+        let Err(RequestError::MalformedJson(m)) = parse_batch(b.as_bytes(), 10) else { panic!() };
+        assert!(m.ends_with("(in `transactions[1].V5`)"), "{m}");
+        let Err(RequestError::MalformedJson(m)) = parse_transaction(b"{\"V1\" NaN}") else { panic!() };
+        assert!(!m.contains("(in"), "a key without its value yet: nothing to name: {m}");
+        assert_eq!(json_path_at(b"[1, NaN]", 1, 6), None, "nothing to name at the top level");
+    }
+
+    #[test]
+    fn a_syntax_error_in_a_batch_is_malformed_json_not_a_wrong_shape() {
+        let text = String::from_utf8(body(&valid())).unwrap();
+        let b = format!("{{\"transactions\": [{text}, {text}]}}");
+        for cut in 1..b.len() - 1 {
+            assert!(matches!(parse_batch(&b.as_bytes()[..cut], 10), Err(RequestError::MalformedJson(_))), "cut {cut}");
+        }
+        assert!(matches!(parse_batch(format!("[[{text}]]").as_bytes(), 10), Err(RequestError::WrongShape(_))));
+        let twice = format!("{{\"transactions\": [{text}], \"transactions\": [{text}]}}");
+        assert!(
+            matches!(parse_batch(twice.as_bytes(), 10), Err(RequestError::WrongShape(m)) if m.contains("duplicate"))
+        );
+    }
+
+    #[test]
+    fn the_list_of_problems_is_capped_and_long_names_are_cut() {
+        let keys: Vec<String> = (0..10_000).map(|i| format!("\"k{i}\": 0")).collect();
+        let errors = field_errors(parse_transaction(format!("{{{}}}", keys.join(",")).as_bytes()));
+        assert_eq!(errors.len(), MAX_FIELD_ERRORS + 1);
+        assert_eq!(errors[MAX_FIELD_ERRORS].field, "…");
+        assert_eq!(errors[MAX_FIELD_ERRORS].problem, format!("and {} more problem(s), not listed", 10_000 + 29 - 50));
+        let long = "x".repeat(10_000);
+        let errors = field_errors(parse_transaction(format!("{{\"{long}\": 0}}").as_bytes()));
+        assert_eq!(errors[0].field, format!("{}…", "x".repeat(64)));
+        let b = format!("{{\"transactions\": [{}]}}", vec!["{}"; 100].join(","));
+        let Err(RequestError::InvalidFields(errors)) = parse_batch(b.as_bytes(), 100) else { panic!() };
+        assert_eq!(errors.len(), MAX_FIELD_ERRORS + 1);
+        assert_eq!(errors[MAX_FIELD_ERRORS].problem, format!("and {} more problem(s), not listed", 2900 - 50));
+        // A feature whose problem was not listed is still not reported "missing".
+        let mut m = valid();
+        m.insert("V28".into(), json!(null));
+        for i in 0..60 {
+            m.insert(format!("x{i}"), json!(0));
+        }
+        let errors = field_errors(parse_transaction(&body(&m)));
+        assert!(!errors.iter().any(|e| e.problem.contains("missing")), "{errors:?}");
+    }
+
+    #[test]
+    fn quoted_non_finite_values_get_no_write_it_without_quotes_hint() {
+        for quoted in ["NaN", "inf", "-Infinity"] {
+            let mut m = valid();
+            m.insert("V1".into(), json!(quoted));
+            let errors = field_errors(parse_transaction(&body(&m)));
+            assert_eq!(errors[0].problem, "must be a JSON number, got a string", "{quoted}");
+        }
     }
 
     #[test]
