@@ -24,17 +24,13 @@ pub const REGION: &str = "eu-west-1";
 
 /// The workspace root.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ is inside the workspace")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is inside the workspace").to_path_buf()
 }
 
 /// Finds an executable on PATH, in `.venv/bin` or in `~/.cargo/bin`.
 pub fn find_binary(name: &str) -> Result<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
+    let mut dirs: Vec<PathBuf> =
+        std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
     dirs.push(repo_root().join(".venv/bin"));
     if let Some(home) = std::env::var_os("HOME") {
         dirs.push(PathBuf::from(home).join(".cargo/bin"));
@@ -42,19 +38,12 @@ pub fn find_binary(name: &str) -> Result<PathBuf> {
     dirs.iter()
         .map(|d| d.join(name))
         .find(|p| p.is_file())
-        .with_context(|| {
-            format!(
-                "`{name}` not found on PATH, in .venv/bin or ~/.cargo/bin: run scripts/bootstrap"
-            )
-        })
+        .with_context(|| format!("`{name}` not found on PATH, in .venv/bin or ~/.cargo/bin: run scripts/bootstrap"))
 }
 
 /// A free TCP port on 127.0.0.1 (bound, then released for the server to take).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 
 /// A child process that is killed when dropped.
@@ -67,11 +56,17 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts `command` with its output in a log file under `log_dir`, then waits until `ready_url`
     /// answers with a success status.
-    pub async fn start(
+    pub async fn start(name: &str, command: Command, log_dir: &Path, ready_url: &str) -> Result<Self> {
+        Self::start_with_timeout(name, command, log_dir, ready_url, Duration::from_secs(30)).await
+    }
+
+    /// [`ServerProcess::start`] for servers that may take longer than 30 s to answer the first time.
+    pub async fn start_with_timeout(
         name: &str,
         mut command: Command,
         log_dir: &Path,
         ready_url: &str,
+        timeout: Duration,
     ) -> Result<Self> {
         let log = log_dir.join(format!("{name}.log"));
         let out = std::fs::File::create(&log)?;
@@ -81,29 +76,17 @@ impl ServerProcess {
             .stderr(out)
             .spawn()
             .with_context(|| format!("starting {name}"))?;
-        let mut server = ServerProcess {
-            name: name.to_string(),
-            child: Some(child),
-            log,
-        };
-        server.wait_ready(ready_url).await?;
+        let mut server = ServerProcess { name: name.to_string(), child: Some(child), log };
+        server.wait_ready(ready_url, timeout).await?;
         Ok(server)
     }
 
-    async fn wait_ready(&mut self, url: &str) -> Result<()> {
+    async fn wait_ready(&mut self, url: &str, timeout: Duration) -> Result<()> {
         let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + timeout;
         loop {
-            if let Some(status) = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
-                bail!(
-                    "{} exited ({status}) before answering; log:\n{}",
-                    self.name,
-                    self.log_tail()
-                );
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                bail!("{} exited ({status}) before answering; log:\n{}", self.name, self.log_tail());
             }
             if let Ok(r) = http.get(url).timeout(Duration::from_secs(1)).send().await {
                 if r.status().is_success() {
@@ -111,11 +94,7 @@ impl ServerProcess {
                 }
             }
             if Instant::now() > deadline {
-                bail!(
-                    "{} did not answer {url} within 30 s; log:\n{}",
-                    self.name,
-                    self.log_tail()
-                );
+                bail!("{} did not answer {url} within {timeout:?}; log:\n{}", self.name, self.log_tail());
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -154,9 +133,7 @@ pub fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
         .behavior_version(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(REGION))
         .endpoint_url(endpoint)
-        .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(
-            credentials(),
-        ))
+        .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(credentials()))
         .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
         .timeout_config(
             aws_config::timeout::TimeoutConfig::builder()
@@ -177,12 +154,8 @@ pub struct S3Server {
 
 impl S3Server {
     pub async fn start() -> Result<Self> {
-        let mut s = S3Server {
-            process: None,
-            port: free_port(),
-            data: tempfile::tempdir()?,
-            logs: tempfile::tempdir()?,
-        };
+        let mut s =
+            S3Server { process: None, port: free_port(), data: tempfile::tempdir()?, logs: tempfile::tempdir()? };
         s.restart().await?;
         Ok(s)
     }
@@ -193,39 +166,21 @@ impl S3Server {
 
     /// A real S3 client for this server (path-style, as local servers need).
     pub fn client(&self) -> aws_sdk_s3::Client {
-        let config = aws_sdk_s3::config::Builder::from(&sdk_config(&self.endpoint()))
-            .force_path_style(true)
-            .build();
+        let config = aws_sdk_s3::config::Builder::from(&sdk_config(&self.endpoint())).force_path_style(true).build();
         aws_sdk_s3::Client::from_conf(config)
     }
 
     pub async fn create_bucket(&self, bucket: &str) -> Result<()> {
-        self.client()
-            .create_bucket()
-            .bucket(bucket)
-            .send()
-            .await
-            .context("CreateBucket")?;
+        self.client().create_bucket().bucket(bucket).send().await.context("CreateBucket")?;
         Ok(())
     }
 
     /// Every key in the bucket under `prefix`, sorted.
     pub async fn keys(&self, bucket: &str, prefix: &str) -> Result<Vec<String>> {
-        let mut pages = self
-            .client()
-            .list_objects_v2()
-            .bucket(bucket)
-            .prefix(prefix)
-            .into_paginator()
-            .send();
+        let mut pages = self.client().list_objects_v2().bucket(bucket).prefix(prefix).into_paginator().send();
         let mut keys = Vec::new();
         while let Some(page) = pages.next().await {
-            keys.extend(
-                page.context("ListObjectsV2")?
-                    .contents()
-                    .iter()
-                    .filter_map(|o| o.key().map(String::from)),
-            );
+            keys.extend(page.context("ListObjectsV2")?.contents().iter().filter_map(|o| o.key().map(String::from)));
         }
         keys.sort();
         Ok(keys)
@@ -253,25 +208,13 @@ impl S3Server {
         // a signed ListBuckets.
         let log = self.logs.path().join("s3s-fs.log");
         let out = std::fs::File::create(&log)?;
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(out.try_clone()?)
-            .stderr(out)
-            .spawn()
-            .context("starting s3s-fs")?;
-        self.process = Some(ServerProcess {
-            name: "s3s-fs".into(),
-            child: Some(child),
-            log,
-        });
+        let child = cmd.stdin(Stdio::null()).stdout(out.try_clone()?).stderr(out).spawn().context("starting s3s-fs")?;
+        self.process = Some(ServerProcess { name: "s3s-fs".into(), child: Some(child), log });
         let client = self.client();
         let deadline = Instant::now() + Duration::from_secs(30);
         while client.list_buckets().send().await.is_err() {
             if Instant::now() > deadline {
-                bail!(
-                    "s3s-fs did not answer within 30 s; log:\n{}",
-                    self.process.as_ref().unwrap().log_tail()
-                );
+                bail!("s3s-fs did not answer within 30 s; log:\n{}", self.process.as_ref().unwrap().log_tail());
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -294,11 +237,7 @@ impl SqsServer {
         cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
         let ready = format!("http://127.0.0.1:{port}/moto-api/");
         let process = ServerProcess::start("moto", cmd, logs.path(), &ready).await?;
-        Ok(SqsServer {
-            process,
-            port,
-            _logs: logs,
-        })
+        Ok(SqsServer { process, port, _logs: logs })
     }
 
     pub fn endpoint(&self) -> String {
@@ -315,37 +254,20 @@ impl SqsServer {
         let client = self.client();
         let mut req = client.create_queue().queue_name(name);
         if let Some((dlq_name, max_receive)) = dlq {
-            let dlq_url = client
-                .create_queue()
-                .queue_name(dlq_name)
-                .send()
-                .await?
-                .queue_url()
-                .unwrap_or_default()
-                .to_string();
+            let dlq_url =
+                client.create_queue().queue_name(dlq_name).send().await?.queue_url().unwrap_or_default().to_string();
             let attrs = client
                 .get_queue_attributes()
                 .queue_url(&dlq_url)
                 .attribute_names(QueueAttributeName::QueueArn)
                 .send()
                 .await?;
-            let arn = attrs
-                .attributes()
-                .and_then(|a| a.get(&QueueAttributeName::QueueArn))
-                .cloned()
-                .unwrap_or_default();
-            let policy =
-                serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": max_receive})
-                    .to_string();
+            let arn =
+                attrs.attributes().and_then(|a| a.get(&QueueAttributeName::QueueArn)).cloned().unwrap_or_default();
+            let policy = serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": max_receive}).to_string();
             req = req.attributes(QueueAttributeName::RedrivePolicy, policy);
         }
-        Ok(req
-            .send()
-            .await
-            .context("CreateQueue")?
-            .queue_url()
-            .unwrap_or_default()
-            .to_string())
+        Ok(req.send().await.context("CreateQueue")?.queue_url().unwrap_or_default().to_string())
     }
 
     pub fn kill(&mut self) {
@@ -366,13 +288,12 @@ impl Pushgateway {
         let data = tempfile::tempdir()?;
         let mut cmd = Command::new(find_binary("prometheus-pushgateway")?);
         cmd.arg(format!("--web.listen-address=127.0.0.1:{port}"));
+        // Debian's build persists to /var/lib/prometheus/pushgateway.data by default: every gateway would
+        // start with the metrics earlier runs pushed. Empty = in memory only, so each test starts clean.
+        cmd.arg("--persistence.file=");
         let ready = format!("http://127.0.0.1:{port}/-/ready");
         let process = ServerProcess::start("pushgateway", cmd, data.path(), &ready).await?;
-        Ok(Pushgateway {
-            _process: process,
-            port,
-            _data: data,
-        })
+        Ok(Pushgateway { _process: process, port, _data: data })
     }
 
     pub fn url(&self) -> String {
@@ -381,11 +302,7 @@ impl Pushgateway {
 
     /// The Pushgateway's `/metrics` page.
     pub async fn metrics_text(&self) -> Result<String> {
-        Ok(reqwest::get(format!("{}/metrics", self.url()))
-            .await?
-            .error_for_status()?
-            .text()
-            .await?)
+        Ok(reqwest::get(format!("{}/metrics", self.url())).await?.error_for_status()?.text().await?)
     }
 }
 
@@ -398,19 +315,12 @@ pub struct Prometheus {
 
 impl Prometheus {
     /// Starts Prometheus scraping `pushgateway_url` every `interval` and evaluating `rule_files` as often.
-    pub async fn start(
-        pushgateway_url: &str,
-        rule_files: &[PathBuf],
-        interval: Duration,
-    ) -> Result<Self> {
+    pub async fn start(pushgateway_url: &str, rule_files: &[PathBuf], interval: Duration) -> Result<Self> {
         let port = free_port();
         let dir = tempfile::tempdir()?;
         let target = pushgateway_url.trim_start_matches("http://");
         let secs = format!("{}s", interval.as_secs().max(1));
-        let rules: Vec<String> = rule_files
-            .iter()
-            .map(|p| format!("  - {}", p.display()))
-            .collect();
+        let rules: Vec<String> = rule_files.iter().map(|p| format!("  - {}", p.display())).collect();
         let config = format!(
             "global:\n  scrape_interval: {secs}\n  evaluation_interval: {secs}\nrule_files:\n{}\nscrape_configs:\n  - job_name: pushgateway\n    honor_labels: true\n    static_configs:\n      - targets: ['{target}']\n",
             rules.join("\n")
@@ -419,18 +329,11 @@ impl Prometheus {
         std::fs::write(&config_path, config)?;
         let mut cmd = Command::new(find_binary("prometheus")?);
         cmd.arg(format!("--config.file={}", config_path.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
+            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"));
         let ready = format!("http://127.0.0.1:{port}/-/ready");
         let process = ServerProcess::start("prometheus", cmd, dir.path(), &ready).await?;
-        Ok(Prometheus {
-            _process: process,
-            port,
-            _dir: dir,
-        })
+        Ok(Prometheus { _process: process, port, _dir: dir })
     }
 
     pub fn url(&self) -> String {
@@ -439,10 +342,7 @@ impl Prometheus {
 
     /// The alerts Prometheus currently reports (`/api/v1/alerts`), as `(alertname, state)` pairs.
     pub async fn alerts(&self) -> Result<Vec<(String, String)>> {
-        let v: serde_json::Value = reqwest::get(format!("{}/api/v1/alerts", self.url()))
-            .await?
-            .json()
-            .await?;
+        let v: serde_json::Value = reqwest::get(format!("{}/api/v1/alerts", self.url())).await?.json().await?;
         Ok(v["data"]["alerts"]
             .as_array()
             .map(|alerts| {
@@ -450,10 +350,7 @@ impl Prometheus {
                     .iter()
                     .map(|a| {
                         (
-                            a["labels"]["alertname"]
-                                .as_str()
-                                .unwrap_or_default()
-                                .to_string(),
+                            a["labels"]["alertname"].as_str().unwrap_or_default().to_string(),
                             a["state"].as_str().unwrap_or_default().to_string(),
                         )
                     })
@@ -461,4 +358,54 @@ impl Prometheus {
             })
             .unwrap_or_default())
     }
+}
+
+/// `n` realistic prediction-log records, one every `spacing` from `start`: the features of real held-out
+/// transactions (`model/parity.csv`, cycled) with the trainer's probability for each, decided at the
+/// model card's threshold, and a UUIDv7 made at the record's own timestamp, as predict does.
+pub fn prediction_records(
+    n: usize,
+    start: time::OffsetDateTime,
+    spacing: time::Duration,
+) -> Result<Vec<fraudwatch_shared::log_record::PredictionLogRecord>> {
+    use fraudwatch_shared::log_record::{FeatureMap, PredictionLogRecord, LOG_SCHEMA_VERSION};
+    use fraudwatch_shared::schema::{Features, FEATURE_NAMES};
+
+    let card = fraudwatch_shared::model::ModelCard::from_json(&std::fs::read(repo_root().join("model/card.json"))?)?;
+    let mut reader = csv::Reader::from_path(repo_root().join("model/parity.csv"))?;
+    let headers = reader.headers()?.clone();
+    let column =
+        |name: &str| headers.iter().position(|h| h == name).with_context(|| format!("parity.csv has no {name}"));
+    let feature_columns: Vec<usize> = FEATURE_NAMES.iter().map(|name| column(name)).collect::<Result<_>>()?;
+    let probability_column = column("expected_probability")?;
+    let mut rows: Vec<(Features, f32)> = Vec::new();
+    for row in reader.records() {
+        let row = row?;
+        let mut features = [0f32; FEATURE_NAMES.len()];
+        for (value, c) in features.iter_mut().zip(&feature_columns) {
+            *value = row[*c].parse()?;
+        }
+        rows.push((features, row[probability_column].parse()?));
+    }
+    Ok((0..n)
+        .map(|i| {
+            let (features, fraud_probability) = rows[i % rows.len()];
+            let timestamp = start + spacing * i as u32;
+            let unix =
+                uuid::Timestamp::from_unix(uuid::NoContext, timestamp.unix_timestamp() as u64, timestamp.nanosecond());
+            PredictionLogRecord {
+                schema_version: LOG_SCHEMA_VERSION,
+                prediction_id: uuid::Uuid::new_v7(unix),
+                timestamp,
+                request_id: format!("req-{}", i / 10),
+                model_version: card.version.clone(),
+                features: FeatureMap(features),
+                fraud_probability,
+                is_fraud: fraud_probability >= card.threshold,
+                threshold: card.threshold,
+                latency_us: 40 + (i as u64 % 25),
+                transaction_id: Some(format!("tx-{i:06}")),
+            }
+        })
+        .collect())
 }

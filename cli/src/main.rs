@@ -1,0 +1,29 @@
+//! `fraudctl`: the operator's command line for fraudwatch. One module per subcommand.
+
+mod logs;
+
+use clap::{Parser, Subcommand};
+use fraudwatch_shared::{aws, config::ProcessEnv};
+
+#[derive(Parser)]
+#[command(name = "fraudctl", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Read the prediction logs in S3 (honours AWS_ENDPOINT_URL and S3_FORCE_PATH_STYLE).
+    Logs(logs::LogsArgs),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let sdk = aws::sdk_config().await;
+    let s3 = aws::s3_client(&sdk, &ProcessEnv)?;
+    match cli.command {
+        Command::Logs(args) => logs::run(&s3, args).await,
+    }
+}

@@ -1,0 +1,133 @@
+//! The prediction-logger Lambda: every SQS message carries one prediction-log record, and every record
+//! becomes one S3 object at its own key ([`PredictionLogRecord::s3_key`]).
+//!
+//! - Nothing lost: a record that was not written is reported in `batchItemFailures` (the event source
+//!   mapping has `ReportBatchItemFailures`), so SQS redelivers that message alone; after the queue's
+//!   `maxReceiveCount` it moves to the dead-letter queue.
+//! - Nothing duplicated: the key is a function of the record, so a redelivery rewrites the same object.
+//! - A bad message never holds up its batch: it fails on its own while the others are written.
+
+mod store;
+
+pub use store::{LogStore, S3Store, StoreError};
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use fraudwatch_shared::config::{required, ConfigError, EnvSource};
+use fraudwatch_shared::log_record::{PredictionLogRecord, RecordError};
+use futures::stream::{self, StreamExt};
+use lambda_runtime::tracing;
+use lambda_runtime::LambdaEvent;
+
+/// PutObject calls in flight per invocation: enough to keep a batch of 100 well inside the 30 s timeout
+/// even at S3's per-request latency, few enough not to exhaust the 256 MB function's sockets.
+pub const MAX_IN_FLIGHT: usize = 32;
+
+/// The logger's configuration, read once at cold start.
+#[derive(Debug, Clone)]
+pub struct LoggerConfig {
+    /// `LOG_BUCKET`: the bucket holding `prediction-logs/`.
+    pub bucket: String,
+}
+
+impl LoggerConfig {
+    pub fn from_env(env: &impl EnvSource) -> Result<Self, ConfigError> {
+        Ok(LoggerConfig { bucket: required(env, "LOG_BUCKET")? })
+    }
+}
+
+/// Why one message was not logged.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl WriteError {
+    /// A stable label for the log line, to count and filter failures by cause.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            WriteError::Record(RecordError::Malformed(_)) => "malformed",
+            WriteError::Record(RecordError::UnsupportedVersion(_)) => "unsupported_schema_version",
+            WriteError::Record(RecordError::Invalid(_)) => "invalid",
+            WriteError::Store(_) => "store",
+        }
+    }
+}
+
+/// The handler: a batch of SQS messages in, the messages to retry out.
+pub struct Logger<S> {
+    store: S,
+}
+
+impl<S: LogStore> Logger<S> {
+    pub fn new(store: S) -> Self {
+        Logger { store }
+    }
+
+    /// Writes every record of the batch, [`MAX_IN_FLIGHT`] at a time, and reports the messages that were
+    /// not written. Never fails as a whole: a failed invocation would make SQS redeliver the records
+    /// that were written too.
+    pub async fn handle(&self, event: LambdaEvent<SqsEvent>) -> SqsBatchResponse {
+        let messages = &event.payload.records;
+        let failures: Vec<(&SqsMessage, WriteError)> = stream::iter(messages)
+            .map(|message| async move { (message, self.write(message).await) })
+            .buffer_unordered(MAX_IN_FLIGHT)
+            .filter_map(|(message, result)| async move { result.err().map(|e| (message, e)) })
+            .collect()
+            .await;
+        let mut response = SqsBatchResponse::default();
+        for (message, error) in failures {
+            // SQS always sets a message id. Were one missing, the empty identifier makes Lambda treat the
+            // whole batch as failed: redelivered, never dropped.
+            let message_id = message.message_id.clone().unwrap_or_default();
+            tracing::error!(
+                message_id,
+                reason = error.reason(),
+                error = %error,
+                "prediction-log record not written; SQS will redeliver it"
+            );
+            response.add_failure(message_id);
+        }
+        tracing::info!(records = messages.len(), failed = response.batch_item_failures.len(), "batch logged");
+        response
+    }
+
+    async fn write(&self, message: &SqsMessage) -> Result<(), WriteError> {
+        let body = message.body.as_deref().unwrap_or_default();
+        let record = PredictionLogRecord::decode(body.as_bytes())?;
+        // The canonical encoding, not the message body verbatim: every object has the same shape
+        // whatever wrote the message.
+        self.store.put(&record.s3_key(), record.encode()).await?;
+        Ok(())
+    }
+}
+
+/// JSON log lines with the event's fields at the top level, whatever the function's log-format setting,
+/// so CloudWatch Logs Insights can filter failures by `message_id` and `reason`. Level from `RUST_LOG`
+/// (default `info`).
+pub fn init_tracing() {
+    use tracing::level_filters::LevelFilter;
+    use tracing::subscriber::{fmt, EnvFilter};
+    fmt()
+        .json()
+        .flatten_event(true)
+        .with_target(false)
+        .without_time()
+        .with_env_filter(EnvFilter::builder().with_default_directive(LevelFilter::INFO.into()).from_env_lossy())
+        .init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_names_the_missing_bucket() {
+        let err = LoggerConfig::from_env(&[("LOG_BUCKET", " ")]).unwrap_err();
+        assert_eq!(err.to_string(), "configuration: LOG_BUCKET is required but not set");
+        let config = LoggerConfig::from_env(&[("LOG_BUCKET", "logs")]).unwrap();
+        assert_eq!(config.bucket, "logs");
+    }
+}
