@@ -19,7 +19,8 @@ fn repo_file(name: &str) -> Vec<u8> {
 }
 
 fn window() -> Dataset {
-    let mut reader = csv::Reader::from_reader(&repo_file("model/parity.csv")[..]);
+    let parity = repo_file("model/parity.csv");
+    let mut reader = csv::Reader::from_reader(parity.as_slice());
     let rows: Vec<Vec<f64>> =
         reader.records().map(|r| r.unwrap().iter().map(|v| v.parse().unwrap()).collect()).collect();
     // parity.csv: V1..V28, Amount, Class, expected_probability.

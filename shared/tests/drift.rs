@@ -8,8 +8,8 @@ use std::sync::OnceLock;
 
 use fraudwatch_shared::drift::kolmogorov::kstwo_sf;
 use fraudwatch_shared::drift::ks::{ks_2samp, PValueMethod};
-use fraudwatch_shared::drift::psi::{psi, Bins};
 use fraudwatch_shared::drift::prometheus::prometheus_text;
+use fraudwatch_shared::drift::psi::{psi, Bins};
 use fraudwatch_shared::drift::wasserstein::normalized_wasserstein;
 use fraudwatch_shared::drift::{
     column_drift, compare, html, Dataset, DriftError, DriftReport, Method, Reference, Sampling, SortedSample, Window,
@@ -44,9 +44,12 @@ fn case(id: &str) -> &'static Value {
     fixture()["cases"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("case {id}"))
 }
 
-/// A committed table (CSV, gzip CSV) as header -> column.
-fn table(file: &str) -> &'static HashMap<String, Vec<f64>> {
-    static TABLES: OnceLock<std::sync::Mutex<HashMap<String, &'static HashMap<String, Vec<f64>>>>> = OnceLock::new();
+/// Header -> column.
+type Table = HashMap<String, Vec<f64>>;
+
+/// A committed table (CSV, gzip CSV), read once.
+fn table(file: &str) -> &'static Table {
+    static TABLES: OnceLock<std::sync::Mutex<HashMap<String, &'static Table>>> = OnceLock::new();
     let mut tables = TABLES.get_or_init(Default::default).lock().unwrap();
     tables.entry(file.to_string()).or_insert_with(|| {
         let bytes = std::fs::read(repo().join(file)).unwrap();
@@ -59,7 +62,7 @@ fn table(file: &str) -> &'static HashMap<String, Vec<f64>> {
         };
         let mut reader = csv::Reader::from_reader(&text[..]);
         let headers: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-        let mut columns: HashMap<String, Vec<f64>> = headers.iter().map(|h| (h.clone(), Vec::new())).collect();
+        let mut columns: Table = headers.iter().map(|h| (h.clone(), Vec::new())).collect();
         for record in reader.records() {
             for (h, v) in headers.iter().zip(record.unwrap().iter()) {
                 columns.get_mut(h).unwrap().push(v.parse().unwrap());
@@ -92,7 +95,9 @@ fn dataset_side(spec: &Value) -> Vec<Vec<f64>> {
     let t = table(spec["file"].as_str().unwrap());
     let (start, end) = (spec["rows"][0].as_u64().unwrap() as usize, spec["rows"][1].as_u64().unwrap() as usize);
     let keep: Vec<bool> = match spec.get("filter") {
-        Some(f) => t[f["column"].as_str().unwrap()][start..end].iter().map(|&v| v == f["equals"].as_f64().unwrap()).collect(),
+        Some(f) => {
+            t[f["column"].as_str().unwrap()][start..end].iter().map(|&v| v == f["equals"].as_f64().unwrap()).collect()
+        }
         None => vec![true; end - start],
     };
     FEATURE_NAMES
@@ -152,7 +157,10 @@ fn normalized_wasserstein_equals_scipy() {
     for c in cases("wasserstein") {
         let id = c["id"].as_str().unwrap();
         let e = &c["expected"];
-        let t = normalized_wasserstein(&SortedSample::new(&input(&c["reference"])), &SortedSample::new(&input(&c["current"])));
+        let t = normalized_wasserstein(
+            &SortedSample::new(&input(&c["reference"])),
+            &SortedSample::new(&input(&c["current"])),
+        );
         close(t.distance, e["wasserstein_distance"].as_f64().unwrap(), REL, &format!("{id} distance"));
         close(t.reference_std, e["reference_std_ddof0"].as_f64().unwrap(), REL, &format!("{id} std"));
         close(t.norm, e["norm"].as_f64().unwrap(), REL, &format!("{id} norm"));
@@ -336,7 +344,9 @@ fn report(drift: bool) -> DriftReport {
     let reference = reference();
     let data = if drift {
         // The first 2,000 reference rows against the last 3,000, V1 shifted: V1 drifts, little else.
-        let half = |i: usize, shift: f64| -> Vec<f64> { reference.data.feature(i)[2000..].iter().map(|v| v + shift).collect() };
+        let half = |i: usize, shift: f64| -> Vec<f64> {
+            reference.data.feature(i)[2000..].iter().map(|v| v + shift).collect()
+        };
         Some(Dataset::from_columns(
             (0..FEATURE_COUNT).map(|i| half(i, if i == 0 { 5.0 } else { 0.0 })).collect(),
             Some(reference.data.prediction().unwrap()[2000..].to_vec()),
@@ -383,9 +393,18 @@ fn prometheus_text_has_every_contract_metric_with_help_and_type() {
     let value = |name: &str, labels: &str| s.iter().find(|(n, l, _)| n == name && l == labels).map(|x| x.2);
     use fraudwatch_shared::metric_names as m;
     for name in [
-        m::DRIFT_SHARE, m::DRIFT_DATASET, m::DRIFT_FEATURE_SCORE, m::DRIFT_FEATURE_DRIFTED, m::DRIFT_FEATURE_PSI,
-        m::DRIFT_PREDICTION_SCORE, m::DRIFT_PREDICTION_DRIFTED, m::DRIFT_FRAUD_RATE, m::DRIFT_WINDOW_ROWS,
-        m::DRIFT_CORRUPT_OBJECTS, m::DRIFT_RUN_DURATION_SECONDS, m::DRIFT_LAST_SUCCESS,
+        m::DRIFT_SHARE,
+        m::DRIFT_DATASET,
+        m::DRIFT_FEATURE_SCORE,
+        m::DRIFT_FEATURE_DRIFTED,
+        m::DRIFT_FEATURE_PSI,
+        m::DRIFT_PREDICTION_SCORE,
+        m::DRIFT_PREDICTION_DRIFTED,
+        m::DRIFT_FRAUD_RATE,
+        m::DRIFT_WINDOW_ROWS,
+        m::DRIFT_CORRUPT_OBJECTS,
+        m::DRIFT_RUN_DURATION_SECONDS,
+        m::DRIFT_LAST_SUCCESS,
     ] {
         assert!(text.contains(&format!("# HELP {name} ")), "{name} HELP");
         assert!(text.contains(&format!("# TYPE {name} gauge\n")), "{name} TYPE");
@@ -399,7 +418,10 @@ fn prometheus_text_has_every_contract_metric_with_help_and_type() {
     assert_eq!(value(m::DRIFT_WINDOW_ROWS, ""), Some(3000.0));
     assert_eq!(value(m::DRIFT_CORRUPT_OBJECTS, ""), Some(2.0));
     assert_eq!(value(m::DRIFT_RUN_DURATION_SECONDS, ""), Some(2.5));
-    assert_eq!(value(m::DRIFT_LAST_SUCCESS, ""), Some(datetime!(2026-11-22 10:00:05.5 UTC).unix_timestamp() as f64 + 0.5));
+    assert_eq!(
+        value(m::DRIFT_LAST_SUCCESS, ""),
+        Some(datetime!(2026-11-22 10:00:05.5 UTC).unix_timestamp() as f64 + 0.5)
+    );
 
     // No data: no per-feature series and no verdict claimed, but the run is recorded as a success.
     let text = prometheus_text(&report(false));
@@ -407,7 +429,14 @@ fn prometheus_text_has_every_contract_metric_with_help_and_type() {
     let names: Vec<&str> = s.iter().map(|(n, _, _)| n.as_str()).collect();
     assert_eq!(
         names,
-        [m::DRIFT_SHARE, m::DRIFT_DATASET, m::DRIFT_WINDOW_ROWS, m::DRIFT_CORRUPT_OBJECTS, m::DRIFT_RUN_DURATION_SECONDS, m::DRIFT_LAST_SUCCESS]
+        [
+            m::DRIFT_SHARE,
+            m::DRIFT_DATASET,
+            m::DRIFT_WINDOW_ROWS,
+            m::DRIFT_CORRUPT_OBJECTS,
+            m::DRIFT_RUN_DURATION_SECONDS,
+            m::DRIFT_LAST_SUCCESS
+        ]
     );
     assert_eq!(s[0].2, 0.0);
     assert_eq!(s[1].2, 0.0);

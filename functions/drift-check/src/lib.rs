@@ -132,15 +132,14 @@ pub fn requested_window(payload: &Value, now: OffsetDateTime, default_hours: u32
                 Ok(Window::day(date))
             }
             WindowSpec::Hours(hours) if (1..=MAX_WINDOW_HOURS).contains(&hours) => Ok(Window::hours_before(now, hours)),
-            WindowSpec::Hours(hours) => Err(input_error(&format!("window.hours {hours} is not 1 to {MAX_WINDOW_HOURS}"))),
+            WindowSpec::Hours(hours) => {
+                Err(input_error(&format!("window.hours {hours} is not 1 to {MAX_WINDOW_HOURS}")))
+            }
         };
     }
     if object.contains_key("detail-type") {
         let event: EventBridgeEvent = serde_json::from_value(payload.clone()).map_err(|e| input_error(&e))?;
-        let at = event
-            .time
-            .and_then(|t| OffsetDateTime::from_unix_timestamp(t.timestamp()).ok())
-            .unwrap_or(now);
+        let at = event.time.and_then(|t| OffsetDateTime::from_unix_timestamp(t.timestamp()).ok()).unwrap_or(now);
         return Ok(Window::hours_before(at, default_hours));
     }
     if object.is_empty() {

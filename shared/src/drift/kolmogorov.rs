@@ -18,6 +18,8 @@ const MIN_LOG: f64 = -708.0;
 const CEPHES_MINLOG: f64 = -7.083_964_185_322_641e2;
 const SMIRNOV_MAX_COMPUTE_N: u64 = 1_000_000;
 /// B_2j / (2j (2j - 1)) for j = 8..1: the Stirling series of log(n!).
+// Verbatim from scipy, so the port can be checked against its source.
+#[allow(clippy::excessive_precision)]
 const STIRLING_COEFFS: [f64; 8] = [
     -2.955065359477124183e-2,
     6.4102564102564102564e-3,
@@ -122,8 +124,8 @@ fn durbin_cdf(n: u64, d: f64) -> f64 {
             hm.set(r, i, w[r - (i - 1)]);
         }
     }
-    for r in 0..m {
-        hm.set(r, 0, v[r]);
+    for (r, &x) in v.iter().enumerate() {
+        hm.set(r, 0, x);
     }
     for c in 0..m {
         hm.set(m - 1, c, v[m - 1 - c]);
