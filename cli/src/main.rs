@@ -1,6 +1,7 @@
 //! `fraudctl`: the operator's command line for fraudwatch. One module per subcommand.
 
 mod logs;
+mod model;
 
 use clap::{Parser, Subcommand};
 use fraudwatch_shared::{aws, config::ProcessEnv};
@@ -16,6 +17,8 @@ struct Cli {
 enum Command {
     /// Read the prediction logs in S3 (honours AWS_ENDPOINT_URL and S3_FORCE_PATH_STYLE).
     Logs(logs::LogsArgs),
+    /// The model registry in S3: push, list, show, promote, rollback (MODEL_REGISTRY_URI or --registry).
+    Model(model::ModelArgs),
 }
 
 #[tokio::main]
@@ -25,5 +28,6 @@ async fn main() -> anyhow::Result<()> {
     let s3 = aws::s3_client(&sdk, &ProcessEnv)?;
     match cli.command {
         Command::Logs(args) => logs::run(&s3, args).await,
+        Command::Model(args) => model::run(&s3, args).await,
     }
 }

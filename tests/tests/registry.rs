@@ -1,0 +1,167 @@
+//! The model registry against a real S3 server (s3s-fs): push, promote, roll back, and predict's real
+//! cold-start path serving the champion — or refusing loudly when the registry cannot be trusted.
+
+use std::path::PathBuf;
+
+use aws_sdk_s3::primitives::ByteStream;
+use fraudwatch_shared::model::{sha256_hex, FraudModel, ModelCard};
+use fraudwatch_shared::registry::{Registry, RegistryError, RegistryUri, CARD_FILE, MODEL_FILE, REFERENCE_FILE};
+use fraudwatch_tests::{repo_root, S3Server};
+use predict::config::{PredictConfig, StartupError};
+
+const BUCKET: &str = "fraudwatch-models";
+const PREFIX: &str = "models/fraud-detector";
+
+fn registry_uri() -> String {
+    format!("s3://{BUCKET}/{PREFIX}")
+}
+
+fn v1_dir() -> PathBuf {
+    repo_root().join("model")
+}
+
+/// v2: the committed model and reference with another version and threshold in the card, so the
+/// card's sha256s still match.
+fn v2_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for name in [MODEL_FILE, REFERENCE_FILE] {
+        std::fs::copy(v1_dir().join(name), dir.path().join(name)).unwrap();
+    }
+    let mut card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(v1_dir().join(CARD_FILE)).unwrap()).unwrap();
+    card["version"] = "v2".into();
+    card["threshold"] = 0.75.into();
+    std::fs::write(dir.path().join(CARD_FILE), serde_json::to_vec_pretty(&card).unwrap()).unwrap();
+    dir
+}
+
+async fn start() -> (S3Server, Registry) {
+    let server = S3Server::start().await.unwrap();
+    server.create_bucket(BUCKET).await.unwrap();
+    let registry = Registry::new(server.client(), RegistryUri::parse("test", &registry_uri()).unwrap());
+    (server, registry)
+}
+
+/// predict's cold start as `main` runs it: configuration from the environment, then `load_model`.
+async fn cold_start(server: &S3Server) -> Result<FraudModel, StartupError> {
+    let env = [("PREDICTION_LOG_QUEUE_URL", "http://127.0.0.1:1/queue"), ("MODEL_REGISTRY_URI", &registry_uri())];
+    let config = PredictConfig::from_env(&env).unwrap();
+    predict::load_model(&config.model_source, &config.onnx_runtime, &server.client()).await
+}
+
+async fn overwrite(server: &S3Server, version_file: &str, bytes: Vec<u8>) {
+    let key = format!("{PREFIX}/{version_file}");
+    server.client().put_object().bucket(BUCKET).key(key).body(ByteStream::from(bytes)).send().await.unwrap();
+}
+
+fn registry_error(e: StartupError) -> RegistryError {
+    match e {
+        StartupError::Registry(e) => e,
+        other => panic!("expected a registry error, got {other}"),
+    }
+}
+
+#[tokio::test]
+async fn a_cold_start_serves_the_champion_and_rollback_restores_the_previous_one() {
+    let (server, registry) = start().await;
+    let v2 = v2_dir();
+    assert!(!registry.push(&v1_dir()).await.unwrap().already_present);
+    assert!(!registry.push(v2.path()).await.unwrap().already_present);
+    assert!(registry.push(&v1_dir()).await.unwrap().already_present, "the same bytes again are a no-op");
+
+    // Configured but nothing promoted: the cold start fails instead of quietly serving the embedded model.
+    let err = registry_error(cold_start(&server).await.unwrap_err());
+    assert!(matches!(err, RegistryError::NoChampion { .. }), "{err}");
+
+    registry.promote("v1").await.unwrap();
+    let promoted = registry.promote("v2").await.unwrap().pointer;
+    assert_eq!((promoted.version.as_str(), promoted.previous.as_slice()), ("v2", ["v1".to_string()].as_slice()));
+    assert_eq!(promoted.model_sha256, sha256_hex(&std::fs::read(v1_dir().join(MODEL_FILE)).unwrap()));
+    let listed: Vec<(String, bool)> =
+        registry.list().await.unwrap().into_iter().map(|v| (v.version, v.champion)).collect();
+    assert_eq!(listed, [("v1".to_string(), false), ("v2".to_string(), true)]);
+
+    let model = cold_start(&server).await.unwrap();
+    assert_eq!((model.version(), model.threshold()), ("v2", 0.75));
+    assert!(model.score(&[0.0; 29]).is_ok(), "the champion is a working ONNX session");
+    let reference = registry.champion_reference().await.unwrap();
+    assert_eq!(reference, std::fs::read(v1_dir().join(REFERENCE_FILE)).unwrap());
+
+    let rolled_back = registry.rollback().await.unwrap();
+    assert_eq!((rolled_back.version.as_str(), rolled_back.previous.len()), ("v1", 0));
+    assert_eq!(cold_start(&server).await.unwrap().version(), "v1");
+    let err = registry.rollback().await.unwrap_err();
+    assert!(matches!(err, RegistryError::NoPreviousChampion { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn versions_are_immutable_and_pushes_are_checked() {
+    let (server, registry) = start().await;
+    registry.push(&v1_dir()).await.unwrap();
+
+    // Same version, another threshold: refused, and the stored card is untouched.
+    let changed = v2_dir();
+    let mut card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(changed.path().join(CARD_FILE)).unwrap()).unwrap();
+    card["version"] = "v1".into();
+    std::fs::write(changed.path().join(CARD_FILE), serde_json::to_vec(&card).unwrap()).unwrap();
+    let err = registry.push(changed.path()).await.unwrap_err();
+    assert!(matches!(err, RegistryError::VersionConflict { .. }), "{err}");
+    let committed = ModelCard::from_json(&std::fs::read(v1_dir().join(CARD_FILE)).unwrap()).unwrap();
+    assert_eq!(registry.show("v1").await.unwrap(), committed);
+
+    // A model that is not the one the card describes never reaches S3.
+    let tampered = v2_dir();
+    let mut model = std::fs::read(tampered.path().join(MODEL_FILE)).unwrap();
+    *model.last_mut().unwrap() ^= 1;
+    std::fs::write(tampered.path().join(MODEL_FILE), model).unwrap();
+    let err = registry.push(tampered.path()).await.unwrap_err();
+    assert!(matches!(err, RegistryError::ChecksumMismatch { .. }), "{err}");
+    assert!(server.keys(BUCKET, &format!("{PREFIX}/v2/")).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_tampered_champion_is_refused() {
+    let (server, registry) = start().await;
+    registry.push(&v1_dir()).await.unwrap();
+    registry.promote("v1").await.unwrap();
+    let mut model = std::fs::read(v1_dir().join(MODEL_FILE)).unwrap();
+    *model.last_mut().unwrap() ^= 1;
+
+    overwrite(&server, "v1/model.onnx", model.clone()).await;
+    let err = registry_error(cold_start(&server).await.unwrap_err());
+    assert!(matches!(err, RegistryError::ChecksumMismatch { .. }), "{err}");
+    assert!(err.to_string().contains("v1/model.onnx"), "{err}");
+    assert!(matches!(registry.show("v1").await.unwrap_err(), RegistryError::ChecksumMismatch { .. }));
+
+    // A consistent model + card pair swapped in after promotion still differs from what was promoted.
+    let mut card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(v1_dir().join(CARD_FILE)).unwrap()).unwrap();
+    card["model_sha256"] = sha256_hex(&model).into();
+    overwrite(&server, "v1/card.json", serde_json::to_vec(&card).unwrap()).await;
+    let err = registry.champion().await.unwrap_err();
+    assert!(matches!(err, RegistryError::ChecksumMismatch { expected_by: "the champion pointer", .. }), "{err}");
+}
+
+#[tokio::test]
+async fn unknown_versions_and_broken_pointers_are_named() {
+    let (server, registry) = start().await;
+    registry.push(&v1_dir()).await.unwrap();
+
+    let err = registry.promote("v9").await.unwrap_err();
+    assert!(matches!(err, RegistryError::UnknownVersion { .. }), "{err}");
+    assert!(err.to_string().contains("unknown version \"v9\""), "{err}");
+
+    registry.promote("v1").await.unwrap();
+    overwrite(&server, "champion", b"{not json".to_vec()).await;
+    let err = registry_error(cold_start(&server).await.unwrap_err());
+    assert!(matches!(err, RegistryError::BrokenPointer { .. }), "{err}");
+    assert!(err.to_string().contains(&format!("s3://{BUCKET}/{PREFIX}/champion")), "{err}");
+    assert!(matches!(registry.rollback().await.unwrap_err(), RegistryError::BrokenPointer { .. }));
+    assert!(matches!(registry.list().await.unwrap_err(), RegistryError::BrokenPointer { .. }));
+
+    // Promoting is the repair: it replaces the unreadable pointer and says so.
+    let repaired = registry.promote("v1").await.unwrap();
+    assert!(repaired.replaced_broken_pointer.is_some());
+    assert_eq!(cold_start(&server).await.unwrap().version(), "v1");
+}
