@@ -1,5 +1,6 @@
 //! `fraudctl`: the operator's command line for fraudwatch. One module per subcommand.
 
+mod drift;
 mod logs;
 mod model;
 
@@ -15,6 +16,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Compare a file of traffic with a reference file, with drift-check's statistics.
+    Drift(drift::DriftArgs),
     /// Read the prediction logs in S3 (honours AWS_ENDPOINT_URL and S3_FORCE_PATH_STYLE).
     Logs(logs::LogsArgs),
     /// The model registry in S3: push, list, show, promote, rollback (MODEL_REGISTRY_URI or --registry).
@@ -27,6 +30,7 @@ async fn main() -> anyhow::Result<()> {
     let sdk = aws::sdk_config().await;
     let s3 = aws::s3_client(&sdk, &ProcessEnv)?;
     match cli.command {
+        Command::Drift(args) => drift::run(args),
         Command::Logs(args) => logs::run(&s3, args).await,
         Command::Model(args) => model::run(&s3, args).await,
     }
