@@ -3,6 +3,7 @@
 mod drift;
 mod logs;
 mod model;
+mod traffic;
 
 use clap::{Parser, Subcommand};
 use fraudwatch_shared::{aws, config::ProcessEnv};
@@ -22,6 +23,8 @@ enum Command {
     Logs(logs::LogsArgs),
     /// The model registry in S3: push, list, show, promote, rollback (MODEL_REGISTRY_URI or --registry).
     Model(model::ModelArgs),
+    /// Replay real transactions against a predict endpoint: normal traffic or an incident.
+    Traffic(traffic::TrafficArgs),
 }
 
 #[tokio::main]
@@ -33,5 +36,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Drift(args) => drift::run(args),
         Command::Logs(args) => logs::run(&s3, args).await,
         Command::Model(args) => model::run(&s3, args).await,
+        Command::Traffic(args) => traffic::run(args).await,
     }
 }

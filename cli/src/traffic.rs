@@ -1,28 +1,19 @@
 //! `fraudctl traffic`: replays real transactions against a predict endpoint — normal traffic, or one of
-//! the incidents the alerts must catch — and reports what came back.
-//!
-//! - `normal`: real transactions at the full data set's fraud prevalence (492 / 284,807 ≈ 0.17 %);
-//! - `fraud-spike`: real frauds mixed in at `--fraud-share` (default 5 %, well above the 0.5 % alert);
-//! - `distribution-shift`: real legitimate transactions with V1..V5 + 5.0 and Amount uniform in
-//!   [5,000, 15,000] — the original system's incident.
+//! the incidents the alerts must catch (defined in `fraudwatch_shared::incident`) — and reports what came
+//! back.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
-use clap::{Args, ValueEnum};
-use fraudwatch_shared::schema::{Features, AMOUNT_INDEX, FEATURE_NAMES};
+use anyhow::{bail, Result};
+use clap::Args;
+use fraudwatch_shared::incident::{build_traffic, read_labelled_csv, Incident, LabelledTransaction, DEFAULT_SPIKE_SHARE};
+use fraudwatch_shared::schema::FEATURE_NAMES;
 use futures::{stream, StreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
-use rand::rngs::StdRng;
-use rand::seq::{IndexedRandom, SliceRandom};
-use rand::{Rng, SeedableRng};
 use serde::Serialize;
-
-/// The full data set's fraud prevalence, which `normal` traffic reproduces.
-const LIVE_FRAUD_SHARE: f64 = 492.0 / 284_807.0;
 
 #[derive(Args)]
 pub struct TrafficArgs {
@@ -32,13 +23,14 @@ pub struct TrafficArgs {
     /// Real transactions: a gzip or plain CSV with columns V1..V28, Amount, Class.
     #[arg(long, default_value = "../shared/data/creditcard-sample-39960.csv.gz")]
     data: PathBuf,
-    #[arg(long, value_enum, default_value_t = Incident::Normal)]
+    /// normal | fraud-spike | distribution-shift
+    #[arg(long, default_value = "normal")]
     incident: Incident,
     /// How many transactions to send.
     #[arg(long, default_value_t = 1000)]
     rows: usize,
     /// Share of frauds in a `fraud-spike`.
-    #[arg(long, default_value_t = 0.05)]
+    #[arg(long, default_value_t = DEFAULT_SPIKE_SHARE)]
     fraud_share: f64,
     /// Requests in flight at once.
     #[arg(long, default_value_t = 8)]
@@ -51,20 +43,6 @@ pub struct TrafficArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
-}
-
-#[derive(Clone, Copy, ValueEnum, Serialize, PartialEq, Eq, Debug)]
-#[serde(rename_all = "kebab-case")]
-pub enum Incident {
-    Normal,
-    FraudSpike,
-    DistributionShift,
-}
-
-/// One real row: features and its true class.
-struct Row {
-    features: Features,
-    is_fraud: bool,
 }
 
 #[derive(Serialize, Default)]
@@ -85,10 +63,9 @@ struct Summary {
 }
 
 pub async fn run(args: TrafficArgs) -> Result<()> {
-    let rows = read_rows(&args.data)?;
-    let mut rng = StdRng::seed_from_u64(args.seed);
-    let batch = build_traffic(&rows, args.incident, args.rows, args.fraud_share, &mut rng)?;
-    let summary = send(&args, batch).await?;
+    let rows = read_labelled_csv(&args.data)?;
+    let traffic = build_traffic(&rows, args.incident, args.rows, args.fraud_share, args.seed)?;
+    let summary = send(&args, traffic).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
@@ -100,70 +77,7 @@ pub async fn run(args: TrafficArgs) -> Result<()> {
     Ok(())
 }
 
-fn read_rows(path: &PathBuf) -> Result<Vec<Row>> {
-    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let reader: Box<dyn std::io::Read> = if path.extension().is_some_and(|e| e == "gz") {
-        Box::new(flate2::read::GzDecoder::new(file))
-    } else {
-        Box::new(file)
-    };
-    let mut csv = csv::Reader::from_reader(reader);
-    let headers = csv.headers()?.clone();
-    let column = |name: &str| {
-        headers.iter().position(|h| h.trim_matches('"') == name).with_context(|| format!("{} has no column {name}", path.display()))
-    };
-    let feature_columns: Vec<usize> = FEATURE_NAMES.iter().map(|n| column(n)).collect::<Result<_>>()?;
-    let class_column = column("Class")?;
-    let mut rows = Vec::new();
-    for (line, record) in csv.records().enumerate() {
-        let record = record?;
-        let mut features = [0f32; FEATURE_NAMES.len()];
-        for (slot, &c) in features.iter_mut().zip(&feature_columns) {
-            *slot = record[c].parse::<f64>().with_context(|| format!("row {line}, column {c}"))? as f32;
-        }
-        rows.push(Row { features, is_fraud: record[class_column].trim_matches('"') == "1" });
-    }
-    Ok(rows)
-}
-
-/// The transactions to send, with their true class.
-fn build_traffic(
-    rows: &[Row],
-    incident: Incident,
-    n: usize,
-    fraud_share: f64,
-    rng: &mut StdRng,
-) -> Result<Vec<(Features, bool)>> {
-    let legit: Vec<&Row> = rows.iter().filter(|r| !r.is_fraud).collect();
-    let frauds: Vec<&Row> = rows.iter().filter(|r| r.is_fraud).collect();
-    if legit.is_empty() || frauds.is_empty() {
-        bail!("the data needs both legitimate and fraudulent rows");
-    }
-    let share = match incident {
-        Incident::Normal => LIVE_FRAUD_SHARE,
-        Incident::FraudSpike => fraud_share,
-        Incident::DistributionShift => 0.0,
-    };
-    let mut out: Vec<(Features, bool)> = (0..n)
-        .map(|_| {
-            let row = if rng.random_bool(share.clamp(0.0, 1.0)) { frauds.choose(rng) } else { legit.choose(rng) };
-            let row = row.expect("both pools are non-empty");
-            (row.features, row.is_fraud)
-        })
-        .collect();
-    if incident == Incident::DistributionShift {
-        for (features, _) in &mut out {
-            for v in &mut features[..5] {
-                *v += 5.0;
-            }
-            features[AMOUNT_INDEX] = rng.random_range(5_000.0..15_000.0);
-        }
-    }
-    out.shuffle(rng);
-    Ok(out)
-}
-
-async fn send(args: &TrafficArgs, traffic: Vec<(Features, bool)>) -> Result<Summary> {
+async fn send(args: &TrafficArgs, traffic: Vec<LabelledTransaction>) -> Result<Summary> {
     let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
     let url = format!("{}/predict", args.endpoint.trim_end_matches('/'));
     let progress = ProgressBar::new(traffic.len() as u64).with_style(
@@ -173,7 +87,7 @@ async fn send(args: &TrafficArgs, traffic: Vec<(Features, bool)>) -> Result<Summ
     let started = Instant::now();
     let sent = Arc::new(AtomicUsize::new(0));
     let results: Vec<(Result<(u16, serde_json::Value), String>, Duration, bool)> = stream::iter(traffic)
-        .map(|(features, is_fraud)| {
+        .map(|LabelledTransaction { features, is_fraud }| {
             let http = http.clone();
             let url = url.clone();
             let bearer = args.bearer_token.clone();

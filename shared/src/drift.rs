@@ -23,6 +23,7 @@ pub mod ks;
 pub mod prometheus;
 pub mod psi;
 pub mod report;
+#[cfg(feature = "aws")]
 pub mod s3;
 pub mod wasserstein;
 

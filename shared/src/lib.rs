@@ -2,12 +2,15 @@
 //! model and its registry in S3, the prediction-log record and its S3 layout, drift statistics, metric names
 //! and configuration.
 
+#[cfg(feature = "aws")]
 pub mod aws;
 pub mod config;
 pub mod drift;
+pub mod incident;
 pub mod log_record;
 pub mod metric_names;
 pub mod model;
+#[cfg(feature = "aws")]
 pub mod registry;
 pub mod schema;
 pub mod startup;

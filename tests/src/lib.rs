@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
+pub mod lambda_emulator;
+
 pub const ACCESS_KEY: &str = "fraudwatch-test";
 pub const SECRET_KEY: &str = "fraudwatch-test-secret";
 pub const REGION: &str = "eu-west-1";

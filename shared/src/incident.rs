@@ -1,0 +1,158 @@
+//! Traffic built from real transactions: normal traffic, and the incidents the alerts exist for. One
+//! definition, used by `fraudctl traffic` (against any endpoint) and by the end-to-end alert tests.
+//!
+//! - `normal`: real transactions at the full data set's fraud prevalence (492 / 284,807 ≈ 0.17 %);
+//! - `fraud-spike`: real frauds mixed in at a given share (default 5 %, ten times the 0.5 % alert);
+//! - `distribution-shift`: real legitimate transactions with V1..V5 + 5.0 and Amount uniform in
+//!   [5,000, 15,000] — the original system's incident.
+
+use std::io::Read;
+use std::path::Path;
+
+use rand::rngs::StdRng;
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+
+use crate::schema::{Features, AMOUNT_INDEX, FEATURE_COUNT, FEATURE_NAMES};
+
+/// The full data set's fraud prevalence, which `normal` traffic reproduces.
+pub const LIVE_FRAUD_SHARE: f64 = 492.0 / 284_807.0;
+/// The fraud share of a `fraud-spike` unless told otherwise.
+pub const DEFAULT_SPIKE_SHARE: f64 = 0.05;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Incident {
+    Normal,
+    FraudSpike,
+    DistributionShift,
+}
+
+impl std::str::FromStr for Incident {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "normal" => Ok(Incident::Normal),
+            "fraud-spike" => Ok(Incident::FraudSpike),
+            "distribution-shift" => Ok(Incident::DistributionShift),
+            other => Err(format!("unknown incident {other:?}: expected normal, fraud-spike or distribution-shift")),
+        }
+    }
+}
+
+/// A real transaction and its true class.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LabelledTransaction {
+    pub features: Features,
+    pub is_fraud: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrafficError {
+    #[error("cannot read {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("{0}")]
+    Data(String),
+}
+
+/// Reads labelled transactions from a Kaggle-format CSV (`V1..V28, Amount, Class`; other columns ignored;
+/// quoted headers and classes accepted), gzip-compressed when the name ends in `.gz`.
+pub fn read_labelled_csv(path: &Path) -> Result<Vec<LabelledTransaction>, TrafficError> {
+    let read_error = |reason: String| TrafficError::Read { path: path.display().to_string(), reason };
+    let file = std::fs::File::open(path).map_err(|e| read_error(e.to_string()))?;
+    let reader: Box<dyn Read> = if path.extension().is_some_and(|e| e == "gz") {
+        Box::new(flate2::read::GzDecoder::new(file))
+    } else {
+        Box::new(file)
+    };
+    let mut csv = csv::Reader::from_reader(reader);
+    let headers = csv.headers().map_err(|e| read_error(e.to_string()))?.clone();
+    let column = |name: &str| {
+        headers.iter().position(|h| h.trim_matches('"') == name).ok_or_else(|| read_error(format!("no column {name}")))
+    };
+    let feature_columns = FEATURE_NAMES.iter().map(|n| column(n)).collect::<Result<Vec<_>, _>>()?;
+    let class_column = column("Class")?;
+    let mut rows = Vec::new();
+    for (line, record) in csv.records().enumerate() {
+        let record = record.map_err(|e| read_error(e.to_string()))?;
+        let mut features = [0f32; FEATURE_COUNT];
+        for (slot, &c) in features.iter_mut().zip(&feature_columns) {
+            let v: f64 = record[c].parse().map_err(|_| read_error(format!("data row {line}: {:?} is not a number", &record[c])))?;
+            *slot = v as f32;
+        }
+        rows.push(LabelledTransaction { features, is_fraud: record[class_column].trim_matches('"') == "1" });
+    }
+    Ok(rows)
+}
+
+/// `n` transactions of the incident, drawn (seeded, with replacement) from `rows`.
+pub fn build_traffic(
+    rows: &[LabelledTransaction],
+    incident: Incident,
+    n: usize,
+    spike_share: f64,
+    seed: u64,
+) -> Result<Vec<LabelledTransaction>, TrafficError> {
+    let legit: Vec<&LabelledTransaction> = rows.iter().filter(|r| !r.is_fraud).collect();
+    let frauds: Vec<&LabelledTransaction> = rows.iter().filter(|r| r.is_fraud).collect();
+    if legit.is_empty() || frauds.is_empty() {
+        return Err(TrafficError::Data("the data needs both legitimate and fraudulent rows".into()));
+    }
+    let share = match incident {
+        Incident::Normal => LIVE_FRAUD_SHARE,
+        Incident::FraudSpike => spike_share.clamp(0.0, 1.0),
+        Incident::DistributionShift => 0.0,
+    };
+    let mut rng = StdRng::seed_from_u64(seed);
+    let traffic = (0..n)
+        .map(|_| {
+            let pool = if rng.random_bool(share) { &frauds } else { &legit };
+            let mut t = **pool.choose(&mut rng).expect("both pools are non-empty");
+            if incident == Incident::DistributionShift {
+                for v in &mut t.features[..5] {
+                    *v += 5.0;
+                }
+                t.features[AMOUNT_INDEX] = rng.random_range(5_000.0..15_000.0);
+            }
+            t
+        })
+        .collect();
+    Ok(traffic)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows() -> Vec<LabelledTransaction> {
+        (0..100).map(|i| LabelledTransaction { features: [i as f32; FEATURE_COUNT], is_fraud: i % 10 == 0 }).collect()
+    }
+
+    #[test]
+    fn incidents_have_their_defining_shape() {
+        let spike = build_traffic(&rows(), Incident::FraudSpike, 4000, 0.25, 7).unwrap();
+        let share = spike.iter().filter(|t| t.is_fraud).count() as f64 / 4000.0;
+        assert!((share - 0.25).abs() < 0.03, "{share}");
+
+        let shifted = build_traffic(&rows(), Incident::DistributionShift, 500, 0.0, 7).unwrap();
+        for t in &shifted {
+            assert!(!t.is_fraud);
+            let base = t.features[5];
+            assert!(t.features[..5].iter().all(|v| *v == base + 5.0));
+            assert!((5_000.0..15_000.0).contains(&t.features[AMOUNT_INDEX]));
+        }
+
+        let normal = build_traffic(&rows(), Incident::Normal, 500, 0.5, 7).unwrap();
+        assert!(normal.iter().filter(|t| t.is_fraud).count() <= 5, "about 0.17 % frauds");
+        assert_eq!(normal, build_traffic(&rows(), Incident::Normal, 500, 0.5, 7).unwrap(), "seeded");
+    }
+
+    #[test]
+    fn real_rows_are_read_with_their_labels() {
+        let parity = Path::new(env!("CARGO_MANIFEST_DIR")).join("../model/parity.csv");
+        let rows = read_labelled_csv(&parity).unwrap();
+        assert_eq!(rows.len(), 3000);
+        assert_eq!(rows.iter().filter(|r| r.is_fraud).count(), 98);
+        assert!(read_labelled_csv(Path::new("/nonexistent.csv")).unwrap_err().to_string().contains("/nonexistent.csv"));
+    }
+}

@@ -1,0 +1,74 @@
+//! The demo page, as a person uses it: served by the real predict binary under `cargo lambda watch`
+//! (API Gateway emulation), opened in headless Chromium, which picks a real transaction, scores it through
+//! `POST /predict` and renders the verdict and the model card.
+
+use std::process::Command;
+
+use fraudwatch_tests::lambda_emulator::LambdaEmulator;
+use fraudwatch_tests::{find_binary, repo_root, SqsServer, ACCESS_KEY, REGION, SECRET_KEY};
+
+/// The page's DOM after its scripts ran: `#score=N` makes it score example N on load.
+fn rendered_dom(url: &str) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new(find_binary("chromium").expect("Debian's chromium: run scripts/bootstrap"))
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            // Virtual time stops while requests are in flight, so the budget covers both fetches.
+            "--virtual-time-budget=20000",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(url)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The text inside the element with `id`.
+fn text_of<'a>(dom: &'a str, id: &str) -> &'a str {
+    let start = dom.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no #{id} in:\n{dom}"));
+    let open = start + dom[start..].find('>').unwrap() + 1;
+    &dom[open..open + dom[open..].find('<').unwrap()]
+}
+
+#[tokio::test]
+async fn a_person_scores_real_transactions_in_the_browser() {
+    let sqs = SqsServer::start().await.unwrap();
+    let queue_url = sqs.create_queue("prediction-log", None).await.unwrap();
+    let lambda = LambdaEmulator::start(&[
+        ("PREDICTION_LOG_QUEUE_URL", queue_url),
+        ("AWS_ENDPOINT_URL_SQS", sqs.endpoint()),
+        ("AWS_ACCESS_KEY_ID", ACCESS_KEY.into()),
+        ("AWS_SECRET_ACCESS_KEY", SECRET_KEY.into()),
+        ("AWS_REGION", REGION.into()),
+        ("ORT_DYLIB_PATH", env!("ORT_DYLIB_PATH").into()),
+    ])
+    .await
+    .unwrap();
+    let page = format!("{}/", lambda.function_url("predict"));
+    let examples: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("functions/predict/src/demo-transactions.json")).unwrap(),
+    )
+    .unwrap();
+    let expected = |i: usize| if examples[i]["true_class"] == 1 { "FRAUD" } else { "legitimate" };
+
+    let legit = rendered_dom(&format!("{page}#score=0"));
+    assert_eq!(text_of(&legit, "verdict"), expected(0), "{legit}");
+    let p: f64 = text_of(&legit, "probability").parse().unwrap();
+    assert!(p < 0.5, "a legitimate transaction scores low: {p}");
+    assert!(legit.contains("fraud-detector"), "the model card is shown");
+
+    let fraud = rendered_dom(&format!("{page}#score=4"));
+    assert_eq!(expected(4), "FRAUD", "example 4 is a real fraud the model catches");
+    assert_eq!(text_of(&fraud, "verdict"), "FRAUD", "{fraud}");
+    let p: f64 = text_of(&fraud, "probability").parse().unwrap();
+    assert!(p > 0.98, "{p}");
+}
