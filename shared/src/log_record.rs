@@ -85,6 +85,14 @@ impl PredictionLogRecord {
                 record.fraud_probability
             )));
         }
+        // A JSON number beyond float32 (1e39) reads as infinity, which would encode as `null`.
+        if !(0.0..=1.0).contains(&record.threshold) {
+            return Err(RecordError::Invalid(format!("threshold {} is not in [0, 1]", record.threshold)));
+        }
+        // RFC 3339 allows 9999-12-31T23:30:00-01:00, whose UTC hour (for the S3 key) is in year 10000.
+        if record.timestamp.checked_to_offset(time::UtcOffset::UTC).is_none() {
+            return Err(RecordError::Invalid(format!("timestamp {} is out of range in UTC", record.timestamp)));
+        }
         if record.model_version.is_empty() {
             return Err(RecordError::Invalid("model_version is empty".into()));
         }
@@ -224,6 +232,14 @@ mod tests {
         );
         let mut v: serde_json::Value = serde_json::from_slice(&sample().encode()).unwrap();
         v["fraud_probability"] = 1.5.into();
+        assert!(matches!(PredictionLogRecord::decode(&serde_json::to_vec(&v).unwrap()), Err(RecordError::Invalid(_))));
+        // Found by fuzzing: a threshold beyond float32 (encodes as null), a time whose UTC hour is in year 10000.
+        let mut v: serde_json::Value = serde_json::from_slice(&sample().encode()).unwrap();
+        v["threshold"] = 1e39.into();
+        // (Malformed where serde_json's float_roundtrip reads f32 directly, Invalid where it reads f64 then casts.)
+        assert!(PredictionLogRecord::decode(&serde_json::to_vec(&v).unwrap()).is_err());
+        let mut v: serde_json::Value = serde_json::from_slice(&sample().encode()).unwrap();
+        v["timestamp"] = "9999-12-31T23:30:00-01:00".into();
         assert!(matches!(PredictionLogRecord::decode(&serde_json::to_vec(&v).unwrap()), Err(RecordError::Invalid(_))));
         let mut v: serde_json::Value = serde_json::from_slice(&sample().encode()).unwrap();
         v["features"].as_object_mut().unwrap().remove("V3");
