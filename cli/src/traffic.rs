@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 use clap::Args;
-use fraudwatch_shared::incident::{build_traffic, read_labelled_csv, Incident, LabelledTransaction, DEFAULT_SPIKE_SHARE};
+use fraudwatch_shared::incident::{
+    build_traffic, read_labelled_csv, Incident, LabelledTransaction, DEFAULT_SPIKE_SHARE,
+};
 use fraudwatch_shared::schema::FEATURE_NAMES;
 use futures::{stream, StreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -118,7 +120,8 @@ async fn send(args: &TrafficArgs, traffic: Vec<LabelledTransaction>) -> Result<S
         .await;
     progress.finish_and_clear();
     let elapsed = started.elapsed();
-    let mut summary = Summary { incident: Some(args.incident), sent: sent.load(Ordering::Relaxed), ..Summary::default() };
+    let mut summary =
+        Summary { incident: Some(args.incident), sent: sent.load(Ordering::Relaxed), ..Summary::default() };
     let mut latencies: Vec<f64> = Vec::with_capacity(results.len());
     for (result, latency, is_fraud) in results {
         latencies.push(latency.as_secs_f64() * 1e3);
@@ -146,7 +149,8 @@ async fn send(args: &TrafficArgs, traffic: Vec<LabelledTransaction>) -> Result<S
         }
     }
     latencies.sort_by(f64::total_cmp);
-    let quantile = |q: f64| latencies.get(((latencies.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or(0.0);
+    let quantile =
+        |q: f64| latencies.get(((latencies.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or(0.0);
     summary.latency_ms_p50 = quantile(0.5);
     summary.latency_ms_p99 = quantile(0.99);
     summary.requests_per_second = summary.sent as f64 / elapsed.as_secs_f64().max(1e-9);
@@ -154,9 +158,15 @@ async fn send(args: &TrafficArgs, traffic: Vec<LabelledTransaction>) -> Result<S
 }
 
 fn print_summary(s: &Summary) {
-    println!("sent {} transactions: {} ok, {} client errors, {} server errors, {} transport errors", s.sent, s.ok, s.client_errors, s.server_errors, s.transport_errors);
+    println!(
+        "sent {} transactions: {} ok, {} client errors, {} server errors, {} transport errors",
+        s.sent, s.ok, s.client_errors, s.server_errors, s.transport_errors
+    );
     println!("true frauds sent: {}; flagged as fraud by the model: {}", s.true_frauds_sent, s.flagged_as_fraud);
-    println!("latency p50 {:.1} ms, p99 {:.1} ms; {:.0} requests/s", s.latency_ms_p50, s.latency_ms_p99, s.requests_per_second);
+    println!(
+        "latency p50 {:.1} ms, p99 {:.1} ms; {:.0} requests/s",
+        s.latency_ms_p50, s.latency_ms_p99, s.requests_per_second
+    );
     for p in &s.sample_predictions {
         println!("  {p}");
     }

@@ -77,7 +77,9 @@ pub fn read_labelled_csv(path: &Path) -> Result<Vec<LabelledTransaction>, Traffi
         let record = record.map_err(|e| read_error(e.to_string()))?;
         let mut features = [0f32; FEATURE_COUNT];
         for (slot, &c) in features.iter_mut().zip(&feature_columns) {
-            let v: f64 = record[c].parse().map_err(|_| read_error(format!("data row {line}: {:?} is not a number", &record[c])))?;
+            let v: f64 = record[c]
+                .parse()
+                .map_err(|_| read_error(format!("data row {line}: {:?} is not a number", &record[c])))?;
             *slot = v as f32;
         }
         rows.push(LabelledTransaction { features, is_fraud: record[class_column].trim_matches('"') == "1" });

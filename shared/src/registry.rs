@@ -267,10 +267,11 @@ impl Registry {
         Ok(Champion { pointer, card, card_json, model })
     }
 
-    /// The champion's drift reference (`reference.csv.gz`), checked against its card.
-    pub async fn champion_reference(&self) -> Result<Vec<u8>, RegistryError> {
-        let (pointer, card, _) = self.champion_card().await?;
-        self.verified_file(&pointer.version, REFERENCE_FILE, &card.reference.sha256).await
+    /// The champion's card (JSON) and drift reference (`reference.csv.gz`), checked against each other.
+    pub async fn champion_reference(&self) -> Result<(Vec<u8>, Vec<u8>), RegistryError> {
+        let (pointer, card, card_json) = self.champion_card().await?;
+        let reference = self.verified_file(&pointer.version, REFERENCE_FILE, &card.reference.sha256).await?;
+        Ok((card_json, reference))
     }
 
     /// The pointer and the card it names, whose model sha256 must be the one the pointer pinned.

@@ -3,7 +3,9 @@
 
 use std::process::Command;
 
-use anyhow::Result;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
 
 use crate::{find_binary, free_port, repo_root, ServerProcess};
 
@@ -21,15 +23,34 @@ impl LambdaEmulator {
         let logs = tempfile::tempdir()?;
         let env_vars: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let mut cmd = Command::new(find_binary("cargo-lambda")?);
-        cmd.current_dir(repo_root())
-            .args(["lambda", "watch", "--ignore-changes", "--quiet", "-A", "127.0.0.1", "-P", &port.to_string()]);
+        cmd.current_dir(repo_root()).args([
+            "lambda",
+            "watch",
+            "--ignore-changes",
+            "--quiet",
+            "-A",
+            "127.0.0.1",
+            "-P",
+            &port.to_string(),
+        ]);
         for var in &env_vars {
             cmd.args(["--env-var", var]);
         }
-        let ready = format!("http://127.0.0.1:{port}/lambda-url/predict/health");
-        // Generous: on a cold target directory the first request compiles the function.
-        let timeout = std::time::Duration::from_secs(900);
-        let process = ServerProcess::start_with_timeout("cargo-lambda-watch", cmd, logs.path(), &ready, timeout).await?;
+        let mut process = ServerProcess::spawn("cargo-lambda-watch", cmd, logs.path())?;
+        // The emulator's own server answers at once (404 for the root); then ONE patient request to predict,
+        // whose first invocation may have to build the function. Polling predict instead would queue an
+        // invocation per attempt, and the emulator serves abandoned invocations one by one.
+        process.wait_ready_any_status(&format!("http://127.0.0.1:{port}/"), Duration::from_secs(60)).await?;
+        let health = format!("http://127.0.0.1:{port}/lambda-url/predict/health");
+        let response = reqwest::Client::new()
+            .get(&health)
+            .timeout(Duration::from_secs(900))
+            .send()
+            .await
+            .with_context(|| format!("{health}; emulator log:\n{}", process.log_tail()))?;
+        if !response.status().is_success() {
+            bail!("{health} answered {}; emulator log:\n{}", response.status(), process.log_tail());
+        }
         Ok(LambdaEmulator { _process: process, port, _logs: logs })
     }
 

@@ -59,17 +59,13 @@ impl ServerProcess {
     /// Starts `command` with its output in a log file under `log_dir`, then waits until `ready_url`
     /// answers with a success status.
     pub async fn start(name: &str, command: Command, log_dir: &Path, ready_url: &str) -> Result<Self> {
-        Self::start_with_timeout(name, command, log_dir, ready_url, Duration::from_secs(30)).await
+        let mut server = Self::spawn(name, command, log_dir)?;
+        server.wait_ready(ready_url, Duration::from_secs(30)).await?;
+        Ok(server)
     }
 
-    /// [`ServerProcess::start`] for servers that may take longer than 30 s to answer the first time.
-    pub async fn start_with_timeout(
-        name: &str,
-        mut command: Command,
-        log_dir: &Path,
-        ready_url: &str,
-        timeout: Duration,
-    ) -> Result<Self> {
+    /// Starts `command` with its output in a log file under `log_dir`, without waiting for it.
+    pub fn spawn(name: &str, mut command: Command, log_dir: &Path) -> Result<Self> {
         let log = log_dir.join(format!("{name}.log"));
         let out = std::fs::File::create(&log)?;
         let child = command
@@ -78,12 +74,20 @@ impl ServerProcess {
             .stderr(out)
             .spawn()
             .with_context(|| format!("starting {name}"))?;
-        let mut server = ServerProcess { name: name.to_string(), child: Some(child), log };
-        server.wait_ready(ready_url, timeout).await?;
-        Ok(server)
+        Ok(ServerProcess { name: name.to_string(), child: Some(child), log })
     }
 
-    async fn wait_ready(&mut self, url: &str, timeout: Duration) -> Result<()> {
+    /// Polls `url` until it answers with a success status.
+    pub async fn wait_ready(&mut self, url: &str, timeout: Duration) -> Result<()> {
+        self.poll(url, timeout, |status| status.is_success()).await
+    }
+
+    /// Polls `url` until it answers at all (any HTTP status).
+    pub async fn wait_ready_any_status(&mut self, url: &str, timeout: Duration) -> Result<()> {
+        self.poll(url, timeout, |_| true).await
+    }
+
+    async fn poll(&mut self, url: &str, timeout: Duration, ready: fn(reqwest::StatusCode) -> bool) -> Result<()> {
         let http = reqwest::Client::new();
         let deadline = Instant::now() + timeout;
         loop {
@@ -91,7 +95,7 @@ impl ServerProcess {
                 bail!("{} exited ({status}) before answering; log:\n{}", self.name, self.log_tail());
             }
             if let Ok(r) = http.get(url).timeout(Duration::from_secs(1)).send().await {
-                if r.status().is_success() {
+                if ready(r.status()) {
                     return Ok(());
                 }
             }

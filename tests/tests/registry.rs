@@ -84,8 +84,11 @@ async fn a_cold_start_serves_the_champion_and_rollback_restores_the_previous_one
     let model = cold_start(&server).await.unwrap();
     assert_eq!((model.version(), model.threshold()), ("v2", 0.75));
     assert!(model.score(&[0.0; 29]).is_ok(), "the champion is a working ONNX session");
-    let reference = registry.champion_reference().await.unwrap();
+    let (card_json, reference) = registry.champion_reference().await.unwrap();
     assert_eq!(reference, std::fs::read(v1_dir().join(REFERENCE_FILE)).unwrap());
+    let reference = drift_check::reference_from_registry(&registry).await.unwrap();
+    assert_eq!(reference.model_version, "v2", "drift-check compares with the champion's own reference");
+    assert!(String::from_utf8(card_json).unwrap().contains("\"v2\""));
 
     let rolled_back = registry.rollback().await.unwrap();
     assert_eq!((rolled_back.version.as_str(), rolled_back.previous.len()), ("v1", 0));

@@ -15,6 +15,7 @@ use fraudwatch_shared::drift::dataset::ReferenceError;
 use fraudwatch_shared::drift::prometheus::{prometheus_text, PushError, Pushgateway};
 use fraudwatch_shared::drift::s3::{read_window, save_report, S3Error, SavedReport};
 use fraudwatch_shared::drift::{compare, DriftError, DriftReport, Reference, Sampling, Window};
+use fraudwatch_shared::registry::{Registry, RegistryError, RegistryUri};
 use lambda_runtime::{tracing, Diagnostic, LambdaEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -27,11 +28,37 @@ pub const EMBEDDED_CARD: &[u8] = include_bytes!("../../../model/card.json");
 /// The longest window a run may read (30 days, the template's `DriftWindowHours` maximum).
 pub const MAX_WINDOW_HOURS: u32 = 720;
 
-/// The reference the traffic is compared with. The one place that decides where it comes from: today the
-/// training reference embedded in the binary; the model registry (`MODEL_REGISTRY_URI`, the S3 champion)
-/// plugs in here.
+/// The training reference of the model embedded in the binaries (predict serves that model when no
+/// registry is configured).
 pub fn load_reference() -> Result<Reference, ReferenceError> {
     Reference::from_artifacts(EMBEDDED_CARD, EMBEDDED_REFERENCE)
+}
+
+/// The registry champion's own reference: traffic is compared with the reference of the model that
+/// serves it. Checked end to end (pointer → card → reference sha256).
+pub async fn reference_from_registry(registry: &Registry) -> Result<Reference, StartupError> {
+    let (card_json, reference) = registry.champion_reference().await?;
+    Ok(Reference::from_artifacts(&card_json, &reference)?)
+}
+
+/// Where the reference comes from: the registry's champion when `MODEL_REGISTRY_URI` is set (the same
+/// rule predict follows, with no silent fallback), else the embedded one.
+pub async fn reference_for(s3: &aws_sdk_s3::Client, registry: Option<RegistryUri>) -> Result<Reference, StartupError> {
+    match registry {
+        Some(uri) => reference_from_registry(&Registry::new(s3.clone(), uri)).await,
+        None => Ok(load_reference()?),
+    }
+}
+
+/// Why drift-check could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("the drift reference: {0}")]
+    Reference(#[from] ReferenceError),
+    #[error("the model registry: {0}")]
+    Registry(#[from] RegistryError),
 }
 
 /// drift-check's configuration, read once at cold start.

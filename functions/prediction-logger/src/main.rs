@@ -1,10 +1,11 @@
 use aws_lambda_events::event::sqs::SqsEvent;
+use fraudwatch_shared::startup::StartupFailure;
 use fraudwatch_shared::{aws, config::ProcessEnv};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use prediction_logger::{Logger, LoggerConfig, S3Store};
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> Result<(), StartupFailure> {
     prediction_logger::init_tracing();
     let config = LoggerConfig::from_env(&ProcessEnv)?;
     let sdk = aws::sdk_config().await;
@@ -13,5 +14,6 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         Ok::<_, Error>(logger.handle(event).await)
     }))
-    .await
+    .await?;
+    Ok(())
 }

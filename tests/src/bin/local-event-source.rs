@@ -97,7 +97,10 @@ async fn main() -> Result<()> {
         eprintln!("batch of {}: {} done, {} to retry", messages.len(), done.len(), failed.len());
         if !done.is_empty() {
             if let Err(e) = sqs.delete_message_batch().queue_url(&args.queue_url).set_entries(Some(done)).send().await {
-                eprintln!("delete failed (messages will be redelivered): {}", aws_sdk_sqs::error::DisplayErrorContext(&e));
+                eprintln!(
+                    "delete failed (messages will be redelivered): {}",
+                    aws_sdk_sqs::error::DisplayErrorContext(&e)
+                );
             }
         }
     }
