@@ -79,6 +79,9 @@ pub async fn run(args: TrafficArgs) -> Result<()> {
     Ok(())
 }
 
+/// One request's outcome: status and body (or the transport error), latency, and whether it was a real fraud.
+type Outcome = (Result<(u16, serde_json::Value), String>, Duration, bool);
+
 async fn send(args: &TrafficArgs, traffic: Vec<LabelledTransaction>) -> Result<Summary> {
     let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
     let url = format!("{}/predict", args.endpoint.trim_end_matches('/'));
@@ -88,7 +91,7 @@ async fn send(args: &TrafficArgs, traffic: Vec<LabelledTransaction>) -> Result<S
     );
     let started = Instant::now();
     let sent = Arc::new(AtomicUsize::new(0));
-    let results: Vec<(Result<(u16, serde_json::Value), String>, Duration, bool)> = stream::iter(traffic)
+    let results: Vec<Outcome> = stream::iter(traffic)
         .map(|LabelledTransaction { features, is_fraud }| {
             let http = http.clone();
             let url = url.clone();
