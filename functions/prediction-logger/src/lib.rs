@@ -37,7 +37,7 @@ impl LoggerConfig {
 
 /// Why one message was not logged.
 #[derive(Debug, thiserror::Error)]
-pub enum WriteError {
+enum WriteError {
     #[error(transparent)]
     Record(#[from] RecordError),
     #[error(transparent)]
@@ -46,7 +46,7 @@ pub enum WriteError {
 
 impl WriteError {
     /// A stable label for the log line, to count and filter failures by cause.
-    pub fn reason(&self) -> &'static str {
+    fn reason(&self) -> &'static str {
         match self {
             WriteError::Record(RecordError::Malformed(_)) => "malformed",
             WriteError::Record(RecordError::UnsupportedVersion(_)) => "unsupported_schema_version",
