@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
 use ort::session::builder::GraphOptimizationLevel;
-use ort::session::Session;
+use ort::session::{HasSelectedOutputs, OutputSelector, RunOptions, Session};
 use ort::value::TensorRef;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -138,8 +138,16 @@ fn onnx_runtime(library: &Path) -> Result<&'static ort::environment::Environment
 pub struct FraudModel {
     // `Session::run` takes `&mut self`; a Lambda sandbox serves one request at a time, so the lock is
     // uncontended there and only orders concurrent callers in tests and benchmarks.
-    session: Mutex<Session>,
+    session: Mutex<Scorer>,
     card: ModelCard,
+}
+
+/// The session and the run options every call uses.
+struct Scorer {
+    session: Session,
+    /// Asks `Run` for `probabilities` only: the graph's other output (`label`, int64[N]) would otherwise be
+    /// allocated and wrapped on every call and thrown away (3–5% of a one-row call, paired in benches/model.rs).
+    run_options: RunOptions<HasSelectedOutputs>,
 }
 
 impl std::fmt::Debug for FraudModel {
@@ -164,8 +172,9 @@ impl FraudModel {
             return Err(ModelError::ChecksumMismatch { expected: card.model_sha256, actual });
         }
         let env = onnx_runtime(onnx_runtime_library)?;
-        // One intra-op thread: a Lambda of this size has one vCPU, and a 29-feature tree ensemble gains
-        // nothing from more (measured in benches/model.rs); the spinning thread pool would only burn CPU.
+        // One intra-op thread: a Lambda of this size has at most one vCPU; a second thread made a one-row call
+        // 16–60% slower even with two cores free (benches/model.rs), and a spinning pool would only burn CPU.
+        // Level3 = Level1 = Disable for this one-node graph (nothing to rewrite), at no measurable build cost.
         let session = Session::builder(env)?
             .with_optimization_level(GraphOptimizationLevel::Level3)
             .map_err(ort::Error::from)?
@@ -175,7 +184,8 @@ impl FraudModel {
             .map_err(ort::Error::from)?
             .commit_from_memory(model)?;
         check_graph(&session)?;
-        Ok(FraudModel { session: Mutex::new(session), card })
+        let run_options = RunOptions::new()?.with_outputs(OutputSelector::no_default().with(PROBABILITIES_OUTPUT));
+        Ok(FraudModel { session: Mutex::new(Scorer { session, run_options }), card })
     }
 
     /// Loads `model.onnx` and `card.json` from a directory.
@@ -223,8 +233,11 @@ impl FraudModel {
         }
         let input = TensorRef::from_array_view(([rows.len(), FEATURE_COUNT], rows.as_flattened()))
             .map_err(|e| ModelError::Inference(e.to_string()))?;
-        let mut session = self.session.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let outputs = session.run(ort::inputs![input]).map_err(|e| ModelError::Inference(e.to_string()))?;
+        let mut scorer = self.session.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Scorer { session, run_options } = &mut *scorer;
+        let outputs = session
+            .run_with_options(ort::inputs![input], run_options)
+            .map_err(|e| ModelError::Inference(e.to_string()))?;
         let (shape, values) = outputs[PROBABILITIES_OUTPUT]
             .try_extract_tensor::<f32>()
             .map_err(|e| ModelError::Inference(e.to_string()))?;

@@ -33,22 +33,23 @@ pub struct App<S> {
     demo_page: String,
 }
 
+/// The answer for one transaction, borrowed from its log record (no per-prediction copies of its strings).
 #[derive(Serialize)]
-pub struct Prediction {
+pub struct Prediction<'a> {
     pub prediction_id: Uuid,
     pub is_fraud: bool,
     pub fraud_probability: f32,
     pub threshold: f32,
-    pub model_version: String,
+    pub model_version: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub transaction_id: Option<String>,
+    pub transaction_id: Option<&'a str>,
 }
 
 #[derive(Serialize)]
-struct BatchResponse {
-    model_version: String,
+struct BatchResponse<'a> {
+    model_version: &'a str,
     threshold: f32,
-    predictions: Vec<Prediction>,
+    predictions: Vec<Prediction<'a>>,
 }
 
 impl<S: PredictionLogSink> App<S> {
@@ -111,7 +112,7 @@ impl<S: PredictionLogSink> App<S> {
                 let predictions = records.iter().map(|r| self.prediction(r)).collect();
                 self.log_sink.submit(&records).await;
                 let response = BatchResponse {
-                    model_version: self.model.version().to_string(),
+                    model_version: self.model.version(),
                     threshold: self.model.threshold(),
                     predictions,
                 };
@@ -141,14 +142,14 @@ impl<S: PredictionLogSink> App<S> {
         }
     }
 
-    fn prediction(&self, r: &PredictionLogRecord) -> Prediction {
+    fn prediction<'r>(&self, r: &'r PredictionLogRecord) -> Prediction<'r> {
         Prediction {
             prediction_id: r.prediction_id,
             is_fraud: r.is_fraud,
             fraud_probability: r.fraud_probability,
             threshold: r.threshold,
-            model_version: r.model_version.clone(),
-            transaction_id: r.transaction_id.clone(),
+            model_version: &r.model_version,
+            transaction_id: r.transaction_id.as_deref(),
         }
     }
 }
@@ -165,11 +166,9 @@ fn request_id(request: &Request) -> String {
 
 /// The body of a JSON POST, after the content-type and size checks.
 fn json_body(request: &Request) -> Result<&[u8], ApiError> {
-    let content_type = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-        .unwrap_or_default();
+    // Borrowed (no allocation) whenever the header is UTF-8, i.e. always but for malformed requests.
+    let raw = request.headers().get(header::CONTENT_TYPE).map(|v| v.as_bytes()).unwrap_or_default();
+    let content_type = String::from_utf8_lossy(raw);
     let media_type = content_type.split(';').next().unwrap_or("").trim();
     if !media_type.eq_ignore_ascii_case("application/json") {
         let shown = if content_type.is_empty() { "nothing".to_string() } else { format!("{content_type:?}") };
