@@ -2,17 +2,18 @@
 //! the incidents the alerts must catch (defined in `fraudwatch_shared::incident`) — and reports what came
 //! back.
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 use fraudwatch_shared::incident::{
     build_traffic, read_labelled_csv, Incident, LabelledTransaction, DEFAULT_SPIKE_SHARE,
 };
-use fraudwatch_shared::schema::FEATURE_NAMES;
+use fraudwatch_shared::schema::{Features, FEATURE_NAMES};
 use futures::{stream, StreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -20,8 +21,12 @@ use serde::Serialize;
 #[derive(Args)]
 pub struct TrafficArgs {
     /// The predict API's base URL, e.g. http://127.0.0.1:9000/lambda-url/predict or the ApiUrl output.
-    #[arg(long)]
-    endpoint: String,
+    #[arg(long, required_unless_present = "write_bodies")]
+    endpoint: Option<String>,
+    /// Write the request bodies to this file, one JSON object per line, instead of sending them: the same
+    /// traffic for another load generator (wrk, oha, k6).
+    #[arg(long, conflicts_with = "endpoint")]
+    write_bodies: Option<PathBuf>,
     /// Real transactions: a gzip or plain CSV with columns V1..V28, Amount, Class.
     #[arg(long, default_value = "../shared/data/creditcard-sample-39960.csv.gz")]
     data: PathBuf,
@@ -67,7 +72,16 @@ struct Summary {
 pub async fn run(args: TrafficArgs) -> Result<()> {
     let rows = read_labelled_csv(&args.data)?;
     let traffic = build_traffic(&rows, args.incident, args.rows, args.fraud_share, args.seed)?;
-    let summary = send(&args, traffic).await?;
+    let endpoint = match (&args.endpoint, &args.write_bodies) {
+        (_, Some(path)) => {
+            write_bodies(path, &traffic)?;
+            eprintln!("wrote {} request bodies to {}", traffic.len(), path.display());
+            return Ok(());
+        }
+        (Some(endpoint), None) => endpoint,
+        (None, None) => bail!("--endpoint or --write-bodies is required"),
+    };
+    let summary = send(&args, endpoint, traffic).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
@@ -82,9 +96,25 @@ pub async fn run(args: TrafficArgs) -> Result<()> {
 /// One request's outcome: status and body (or the transport error), latency, and whether it was a real fraud.
 type Outcome = (Result<(u16, serde_json::Value), String>, Duration, bool);
 
-async fn send(args: &TrafficArgs, traffic: Vec<LabelledTransaction>) -> Result<Summary> {
+/// The `POST /predict` body of one transaction: the 29 features by name, nothing else.
+fn request_body(features: &Features) -> serde_json::Map<String, serde_json::Value> {
+    FEATURE_NAMES.iter().zip(features).map(|(n, v)| (n.to_string(), serde_json::json!(v))).collect()
+}
+
+fn write_bodies(path: &Path, traffic: &[LabelledTransaction]) -> Result<()> {
+    let mut out = std::io::BufWriter::new(
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+    );
+    for t in traffic {
+        serde_json::to_writer(&mut out, &request_body(&t.features))?;
+        out.write_all(b"\n")?;
+    }
+    out.flush().with_context(|| format!("cannot write {}", path.display()))
+}
+
+async fn send(args: &TrafficArgs, endpoint: &str, traffic: Vec<LabelledTransaction>) -> Result<Summary> {
     let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
-    let url = format!("{}/predict", args.endpoint.trim_end_matches('/'));
+    let url = format!("{}/predict", endpoint.trim_end_matches('/'));
     let progress = ProgressBar::new(traffic.len() as u64).with_style(
         ProgressStyle::with_template("{spinner} {bar:40} {pos}/{len} transactions ({per_sec}, eta {eta})")
             .expect("a valid template"),
@@ -99,9 +129,7 @@ async fn send(args: &TrafficArgs, traffic: Vec<LabelledTransaction>) -> Result<S
             let progress = progress.clone();
             let sent = sent.clone();
             async move {
-                let body: serde_json::Map<String, serde_json::Value> =
-                    FEATURE_NAMES.iter().zip(features).map(|(n, v)| (n.to_string(), serde_json::json!(v))).collect();
-                let mut request = http.post(&url).json(&body);
+                let mut request = http.post(&url).json(&request_body(&features));
                 if let Some(token) = bearer {
                     request = request.bearer_auth(token);
                 }
@@ -175,5 +203,32 @@ fn print_summary(s: &Summary) {
     }
     if let Some(e) = &s.first_error {
         println!("first error: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fraudwatch_shared::schema::parse_transaction;
+
+    #[test]
+    fn written_bodies_are_the_transactions_predict_accepts() {
+        let traffic: Vec<LabelledTransaction> = (0..3)
+            .map(|i| LabelledTransaction {
+                features: std::array::from_fn(|j| i as f32 * 100.0 + j as f32 + 0.25),
+                is_fraud: i == 1,
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bodies.jsonl");
+        write_bodies(&path, &traffic).unwrap();
+        let written = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = written.lines().collect();
+        assert_eq!(lines.len(), traffic.len());
+        for (line, sent) in lines.iter().zip(&traffic) {
+            let parsed = parse_transaction(line.as_bytes()).unwrap();
+            assert_eq!(parsed.features, sent.features);
+            assert_eq!(parsed.transaction_id, None);
+        }
     }
 }

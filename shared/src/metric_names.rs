@@ -9,6 +9,9 @@ pub const PREDICTIONS_TOTAL: &str = "fraudwatch_predictions_total";
 pub const FRAUD_PROBABILITY: &str = "fraudwatch_fraud_probability";
 pub const PREDICT_LATENCY_SECONDS: &str = "fraudwatch_predict_latency_seconds";
 pub const LOG_ENQUEUE_FAILURES_TOTAL: &str = "fraudwatch_log_enqueue_failures_total";
+/// Time a request spends handing its records to the log path (SQS, or the fallbacks when it fails): the
+/// only part of the response path that is not parse + score.
+pub const LOG_ENQUEUE_SECONDS: &str = "fraudwatch_log_enqueue_seconds";
 
 // Drift check (Pushgateway group job="fraud_drift_check").
 pub const DRIFT_JOB: &str = "fraud_drift_check";

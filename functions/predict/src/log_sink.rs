@@ -8,10 +8,11 @@
 //!    CloudWatch Logs) and counted in `fraudwatch_log_enqueue_failures_total`, which alarms.
 
 use std::future::Future;
+use std::time::Instant;
 
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use fraudwatch_shared::log_record::PredictionLogRecord;
-use fraudwatch_shared::metric_names::LOG_ENQUEUE_FAILURES_TOTAL;
+use fraudwatch_shared::metric_names::{LOG_ENQUEUE_FAILURES_TOTAL, LOG_ENQUEUE_SECONDS};
 use futures::future::join_all;
 
 /// SQS takes at most 10 messages per `SendMessageBatch`.
@@ -96,6 +97,15 @@ impl SqsLogSink {
 
 impl PredictionLogSink for SqsLogSink {
     async fn submit(&self, records: &[PredictionLogRecord]) -> Delivery {
+        let started = Instant::now();
+        let delivery = self.deliver(records).await;
+        metrics::histogram!(LOG_ENQUEUE_SECONDS).record(started.elapsed());
+        delivery
+    }
+}
+
+impl SqsLogSink {
+    async fn deliver(&self, records: &[PredictionLogRecord]) -> Delivery {
         let chunks: Vec<&[PredictionLogRecord]> = records.chunks(SQS_BATCH_LIMIT).collect();
         let failed_per_chunk = join_all(chunks.iter().map(|c| self.send_chunk(c))).await;
         let undelivered: Vec<&PredictionLogRecord> = chunks
