@@ -2,15 +2,24 @@
 //! (API Gateway emulation), opened in headless Chromium, which picks a real transaction, scores it through
 //! `POST /predict` and renders the verdict and the model card.
 
+use std::path::PathBuf;
 use std::process::Command;
 
 use fraudwatch_tests::lambda_emulator::LambdaEmulator;
 use fraudwatch_tests::{find_binary, repo_root, SqsServer, ACCESS_KEY, REGION, SECRET_KEY};
 
+/// Debian's `chromium` (installed by scripts/bootstrap), or the Chrome that GitHub's Ubuntu runners ship.
+fn browser() -> PathBuf {
+    ["chromium", "google-chrome"]
+        .into_iter()
+        .find_map(|name| find_binary(name).ok())
+        .expect("no headless browser (chromium or google-chrome): run scripts/bootstrap")
+}
+
 /// The page's DOM after its scripts ran: `#score=N` makes it score example N on load.
 fn rendered_dom(url: &str) -> String {
     let profile = tempfile::tempdir().unwrap();
-    let out = Command::new(find_binary("chromium").expect("Debian's chromium: run scripts/bootstrap"))
+    let out = Command::new(browser())
         .args([
             "--headless",
             "--no-sandbox",
