@@ -13,7 +13,7 @@ use clap::Args;
 use fraudwatch_shared::incident::{
     build_traffic, read_labelled_csv, Incident, LabelledTransaction, DEFAULT_SPIKE_SHARE,
 };
-use fraudwatch_shared::schema::{Features, FEATURE_NAMES};
+use fraudwatch_shared::log_record::FeatureMap;
 use futures::{stream, StreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -96,17 +96,12 @@ pub async fn run(args: TrafficArgs) -> Result<()> {
 /// One request's outcome: status and body (or the transport error), latency, and whether it was a real fraud.
 type Outcome = (Result<(u16, serde_json::Value), String>, Duration, bool);
 
-/// The `POST /predict` body of one transaction: the 29 features by name, nothing else.
-fn request_body(features: &Features) -> serde_json::Map<String, serde_json::Value> {
-    FEATURE_NAMES.iter().zip(features).map(|(n, v)| (n.to_string(), serde_json::json!(v))).collect()
-}
-
 fn write_bodies(path: &Path, traffic: &[LabelledTransaction]) -> Result<()> {
     let mut out = std::io::BufWriter::new(
         std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
     );
     for t in traffic {
-        serde_json::to_writer(&mut out, &request_body(&t.features))?;
+        serde_json::to_writer(&mut out, &FeatureMap(t.features))?;
         out.write_all(b"\n")?;
     }
     out.flush().with_context(|| format!("cannot write {}", path.display()))
@@ -129,7 +124,8 @@ async fn send(args: &TrafficArgs, endpoint: &str, traffic: Vec<LabelledTransacti
             let progress = progress.clone();
             let sent = sent.clone();
             async move {
-                let mut request = http.post(&url).json(&request_body(&features));
+                // The request body is the 29 features by name, as the log record holds them.
+                let mut request = http.post(&url).json(&FeatureMap(features));
                 if let Some(token) = bearer {
                     request = request.bearer_auth(token);
                 }

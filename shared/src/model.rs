@@ -6,7 +6,7 @@
 //! the feature list or the graph.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::{HasSelectedOutputs, OutputSelector, RunOptions, Session};
@@ -117,19 +117,16 @@ pub fn locate_onnx_runtime() -> Result<PathBuf, ModelError> {
     })
 }
 
-static ORT_ENVIRONMENT: OnceLock<ort::environment::Environment> = OnceLock::new();
-/// Serialises the first initialisation: ONNX Runtime allows one environment per process.
-static ORT_INIT: Mutex<()> = Mutex::new(());
+/// ONNX Runtime allows one environment per process: the first model load creates it under this lock (so
+/// two threads loading models at once cannot both try), later loads reuse it.
+static ORT_ENVIRONMENT: Mutex<Option<&'static ort::environment::Environment>> = Mutex::new(None);
 
 /// Loads ONNX Runtime (the library and its environment) once per process; later calls reuse it, whatever
 /// their argument. (Overlapping this ~25 ms with the AWS SDK's set-up at cold start was tried: no measurable
 /// gain on 2 cores, as most of it is the library's own static initialisation and page faults.)
 fn onnx_runtime(library: &Path) -> Result<&'static ort::environment::Environment, ModelError> {
-    if let Some(env) = ORT_ENVIRONMENT.get() {
-        return Ok(env);
-    }
-    let _first = ORT_INIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some(env) = ORT_ENVIRONMENT.get() {
+    let mut loaded = ORT_ENVIRONMENT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(env) = *loaded {
         return Ok(env);
     }
     let init_error = |reason: String| ModelError::RuntimeInit { path: library.to_path_buf(), reason };
@@ -139,7 +136,7 @@ fn onnx_runtime(library: &Path) -> Result<&'static ort::environment::Environment
         .with_telemetry(false)
         .build()
         .map_err(|e| init_error(e.to_string()))?;
-    Ok(ORT_ENVIRONMENT.get_or_init(|| env))
+    Ok(*loaded.insert(Box::leak(Box::new(env))))
 }
 
 /// A loaded model: its ONNX session and its card.
@@ -154,7 +151,7 @@ pub struct FraudModel {
 struct Scorer {
     session: Session,
     /// Asks `Run` for `probabilities` only: the graph's other output (`label`, int64[N]) would otherwise be
-    /// allocated and wrapped on every call and thrown away (3–5% of a one-row call, paired in benches/model.rs).
+    /// allocated and wrapped on every call and thrown away (4% of a one-row call, paired in benches/model.rs).
     run_options: RunOptions<HasSelectedOutputs>,
 }
 
@@ -181,7 +178,7 @@ impl FraudModel {
         }
         let env = onnx_runtime(onnx_runtime_library)?;
         // One intra-op thread: a Lambda of this size has at most one vCPU; a second thread made a one-row call
-        // 16–60% slower even with two cores free (benches/model.rs), and a spinning pool would only burn CPU.
+        // 1.09x slower even with two cores free (benches/model.rs, paired), and a spinning pool would burn CPU.
         // Level3 = Level1 = Disable for this one-node graph (nothing to rewrite), at no measurable build cost.
         let session = Session::builder(env)?
             .with_optimization_level(GraphOptimizationLevel::Level3)

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use drift_check::{load_reference, DriftCheckConfig};
 use fraudwatch_shared::incident::{build_traffic, read_labelled_csv, Incident, DEFAULT_SPIKE_SHARE};
+use fraudwatch_shared::log_record::FeatureMap;
 use fraudwatch_shared::model::locate_onnx_runtime;
-use fraudwatch_shared::schema::FEATURE_NAMES;
 use fraudwatch_tests::{repo_root, Prometheus, Pushgateway, S3Server, SqsServer};
 use futures::StreamExt;
 use lambda_runtime::{Context, LambdaEvent};
@@ -53,10 +53,9 @@ impl Stack {
         // Concurrent, as API Gateway would call many sandboxes at once.
         let statuses: Vec<u16> = futures::stream::iter(&traffic)
             .map(|t| {
-                let body: serde_json::Map<String, Value> =
-                    FEATURE_NAMES.iter().zip(t.features).map(|(n, v)| (n.to_string(), json!(v))).collect();
+                let body = serde_json::to_string(&FeatureMap(t.features)).unwrap();
                 let predict = &predict;
-                async move { predict.handle(predict_event(&Value::Object(body).to_string())).await.status().as_u16() }
+                async move { predict.handle(predict_event(&body)).await.status().as_u16() }
             })
             .buffer_unordered(32)
             .collect()

@@ -12,8 +12,10 @@ use aws_sdk_sqs::types::{
     QueueAttributeName,
 };
 use fraudwatch_shared::log_record::{PredictionLogRecord, PREDICTION_LOG_PREFIX};
+use fraudwatch_shared::metric_names::{LOG_ENQUEUE_FAILURES_TOTAL, LOG_ENQUEUE_SECONDS};
 use fraudwatch_tests::{prediction_records, S3Server, SqsServer};
 use lambda_runtime::{Context, LambdaEvent};
+use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use predict::log_sink::{Delivery, PredictionLogSink, S3Fallback, SqsLogSink};
 use prediction_logger::{LogStore, Logger, S3Store, StoreError};
 use time::{Duration, OffsetDateTime};
@@ -40,6 +42,34 @@ fn sink(sqs: &SqsServer, queue_url: &str, s3: &S3Server) -> SqsLogSink {
         queue_url: queue_url.into(),
         fallback: Some(S3Fallback { s3: s3.client(), bucket: BUCKET.into() }),
     }
+}
+
+/// What one `submit` recorded in predict's metrics.
+#[derive(Debug, Default)]
+struct SubmitMetrics {
+    enqueue_seconds: Vec<f64>,
+    enqueue_failures: u64,
+}
+
+/// `sink.submit(records)` with a recorder installed for this (current-thread) test runtime.
+async fn submit_recording(sink: &SqsLogSink, records: &[PredictionLogRecord]) -> (Delivery, SubmitMetrics) {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let delivery = {
+        let _local = metrics::set_default_local_recorder(&recorder);
+        sink.submit(records).await
+    };
+    let mut recorded = SubmitMetrics::default();
+    for (key, _, _, value) in snapshotter.snapshot().into_vec() {
+        match (key.key().name(), value) {
+            (LOG_ENQUEUE_SECONDS, DebugValue::Histogram(samples)) => {
+                recorded.enqueue_seconds.extend(samples.into_iter().map(|s| s.into_inner()))
+            }
+            (LOG_ENQUEUE_FAILURES_TOTAL, DebugValue::Counter(n)) => recorded.enqueue_failures += n,
+            _ => {}
+        }
+    }
+    (delivery, recorded)
 }
 
 /// `n` records spread over the last few hours, so they land in several partitions.
@@ -216,8 +246,12 @@ async fn every_prediction_sent_through_sqs_becomes_exactly_one_object() {
     let queue = sqs.create_queue("prediction-log", None).await.unwrap();
     let records = records(250);
 
-    let delivery = sink(&sqs, &queue, &s3).submit(&records).await;
+    let (delivery, metrics) = submit_recording(&sink(&sqs, &queue, &s3), &records).await;
     assert_eq!(delivery, Delivery { queued: 250, ..Delivery::default() });
+    // The hand-over is timed once per request (it is all that logging adds to the response), none failed.
+    assert_eq!(metrics.enqueue_seconds.len(), 1, "{metrics:?}");
+    assert!(metrics.enqueue_seconds[0] > 0.0 && metrics.enqueue_seconds[0] < 60.0, "{metrics:?}");
+    assert_eq!(metrics.enqueue_failures, 0);
 
     let esm = EventSourceMapping::new(&sqs, &queue);
     let responses = esm.drain(&Logger::new(s3_store(&s3))).await;
@@ -378,12 +412,14 @@ async fn predict_writes_to_s3_directly_when_sqs_is_down_and_to_stdout_when_both_
     sqs.kill();
 
     let records = records(12);
-    let delivery = sink.submit(&records).await;
+    let (delivery, metrics) = submit_recording(&sink, &records).await;
     assert_eq!(delivery, Delivery { written_to_s3: 12, ..Delivery::default() });
+    assert_eq!((metrics.enqueue_failures, metrics.enqueue_seconds.len()), (12, 1), "counted for the alarm");
     // At the key the logger would have used: a late SQS delivery rewrites the same object.
     assert_logged_exactly(&s3, &records).await;
 
     s3.stop();
-    let delivery = sink.submit(&self::records(4)).await;
+    let (delivery, metrics) = submit_recording(&sink, &self::records(4)).await;
     assert_eq!(delivery, Delivery { only_in_stdout: 4, ..Delivery::default() });
+    assert_eq!(metrics.enqueue_failures, 4);
 }

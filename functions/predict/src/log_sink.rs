@@ -93,18 +93,7 @@ impl SqsLogSink {
             }
         }
     }
-}
 
-impl PredictionLogSink for SqsLogSink {
-    async fn submit(&self, records: &[PredictionLogRecord]) -> Delivery {
-        let started = Instant::now();
-        let delivery = self.deliver(records).await;
-        metrics::histogram!(LOG_ENQUEUE_SECONDS).record(started.elapsed());
-        delivery
-    }
-}
-
-impl SqsLogSink {
     async fn deliver(&self, records: &[PredictionLogRecord]) -> Delivery {
         let chunks: Vec<&[PredictionLogRecord]> = records.chunks(SQS_BATCH_LIMIT).collect();
         let failed_per_chunk = join_all(chunks.iter().map(|c| self.send_chunk(c))).await;
@@ -127,6 +116,15 @@ impl SqsLogSink {
                 write_to_stdout(record);
             }
         }
+        delivery
+    }
+}
+
+impl PredictionLogSink for SqsLogSink {
+    async fn submit(&self, records: &[PredictionLogRecord]) -> Delivery {
+        let started = Instant::now();
+        let delivery = self.deliver(records).await;
+        metrics::histogram!(LOG_ENQUEUE_SECONDS).record(started.elapsed());
         delivery
     }
 }
