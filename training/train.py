@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATA = (REPO_ROOT / ".." / "shared" / "data" / "creditcard-sample-39960.csv.gz").resolve()
+DEFAULT_DATA = REPO_ROOT / "data" / "creditcard-sample-39960.csv.gz"
 DEFAULT_OUT = REPO_ROOT / "model"
 # Fixed by default (NOT the wall clock) so that re-running produces byte-identical artifacts.
 DEFAULT_CREATED_AT = "2026-11-22T00:00:00Z"

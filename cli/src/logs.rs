@@ -93,8 +93,9 @@ impl Window {
 }
 
 pub async fn run(s3: &aws_sdk_s3::Client, args: LogsArgs) -> Result<()> {
-    // Whole seconds: the window is printed, and nanoseconds only clutter it.
-    let now = OffsetDateTime::now_utc().replace_nanosecond(0).expect("0 is a valid nanosecond");
+    // Whole seconds (the window is printed, and nanoseconds only clutter it), rounded up: the window's end is
+    // exclusive, and "the last N hours" must include predictions made in the current second.
+    let now = OffsetDateTime::now_utc().replace_nanosecond(0).expect("0 is a valid nanosecond") + Duration::SECOND;
     match args.command {
         LogsCommand::List { bucket, window } => list(s3, &bucket.bucket, window.resolve(now)?).await,
         LogsCommand::Get { bucket, prediction_id } => get(s3, &bucket.bucket, prediction_id).await,

@@ -30,12 +30,24 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let sdk = aws::sdk_config().await;
-    let s3 = aws::s3_client(&sdk, &ProcessEnv)?;
     match cli.command {
         Command::Drift(args) => drift::run(args),
-        Command::Logs(args) => logs::run(&s3, args).await,
-        Command::Model(args) => model::run(&s3, args).await,
+        Command::Logs(args) => logs::run(&s3().await?, args).await,
+        Command::Model(args) => model::run(&s3().await?, args).await,
         Command::Traffic(args) => traffic::run(args).await,
     }
+}
+
+/// The S3 client of the commands that read the bucket, from the usual AWS settings. Without a region the SDK
+/// would only fail at the first request, with a message that does not say what to set.
+async fn s3() -> anyhow::Result<aws_sdk_s3::Client> {
+    let sdk = aws::sdk_config().await;
+    if sdk.region().is_none() {
+        anyhow::bail!(
+            "no AWS region: set AWS_REGION (and credentials, e.g. AWS_PROFILE). For the local stack, scripts/up writes \
+             every variable fraudctl needs (endpoints, credentials, S3_FORCE_PATH_STYLE, LOG_BUCKET) to \
+             ${{TMPDIR:-/tmp}}/fraudwatch-stack/fraudctl.env: `set -a; . /tmp/fraudwatch-stack/fraudctl.env; set +a`"
+        );
+    }
+    Ok(aws::s3_client(&sdk, &ProcessEnv)?)
 }

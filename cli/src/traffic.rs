@@ -28,7 +28,7 @@ pub struct TrafficArgs {
     #[arg(long, conflicts_with = "endpoint")]
     write_bodies: Option<PathBuf>,
     /// Real transactions: a gzip or plain CSV with columns V1..V28, Amount, Class.
-    #[arg(long, default_value = "../shared/data/creditcard-sample-39960.csv.gz")]
+    #[arg(long, default_value = "data/creditcard-sample-39960.csv.gz")]
     data: PathBuf,
     /// normal | fraud-spike | distribution-shift
     #[arg(long, default_value = "normal")]

@@ -2,6 +2,7 @@
 //! model and its registry in S3, the prediction-log record and its S3 layout, drift statistics, metric names
 //! and configuration.
 
+pub mod alert_thresholds;
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod config;

@@ -29,6 +29,12 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is inside the workspace").to_path_buf()
 }
 
+/// The real transactions the repository ships (`data/`, a sample of the ULB credit-card fraud data set; its
+/// provenance, licence and citation are in `data/SOURCE.md`).
+pub fn sample_data() -> PathBuf {
+    repo_root().join("data/creditcard-sample-39960.csv.gz")
+}
+
 /// Finds an executable on PATH, in `.venv/bin` or in `~/.cargo/bin`.
 pub fn find_binary(name: &str) -> Result<PathBuf> {
     let mut dirs: Vec<PathBuf> =

@@ -13,7 +13,7 @@ use drift_check::{load_reference, DriftCheckConfig};
 use fraudwatch_shared::incident::{build_traffic, read_labelled_csv, Incident, DEFAULT_SPIKE_SHARE};
 use fraudwatch_shared::log_record::FeatureMap;
 use fraudwatch_shared::model::locate_onnx_runtime;
-use fraudwatch_tests::{repo_root, Prometheus, Pushgateway, S3Server, SqsServer};
+use fraudwatch_tests::{repo_root, sample_data, Prometheus, Pushgateway, S3Server, SqsServer};
 use futures::StreamExt;
 use lambda_runtime::{Context, LambdaEvent};
 use predict::api::App;
@@ -48,7 +48,7 @@ impl Stack {
         let sink = SqsLogSink { sqs: self.sqs.client(), queue_url: queue_url.clone(), fallback: None };
         let predict = App::new(model, sink);
 
-        let rows = read_labelled_csv(&repo_root().join("../shared/data/creditcard-sample-39960.csv.gz")).unwrap();
+        let rows = read_labelled_csv(&sample_data()).expect("the repository's data sample (data/)");
         let traffic = build_traffic(&rows, incident, transactions, DEFAULT_SPIKE_SHARE, 7).unwrap();
         // Concurrent, as API Gateway would call many sandboxes at once.
         let statuses: Vec<u16> = futures::stream::iter(&traffic)

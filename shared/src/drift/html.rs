@@ -92,7 +92,8 @@ pub fn render(report: &DriftReport) -> String {
         }
     }
     if let Some(rate) = report.fraud_rate {
-        card(&mut h, "fraud rate (flagged)", &format!("{:.4} %", rate * 100.0), None);
+        let alerting = crate::alert_thresholds::fraud_rate_alerts(rate, report.window_rows);
+        card(&mut h, "fraud rate (flagged)", &format!("{:.4} %", rate * 100.0), Some(alerting));
     }
     card(&mut h, "corrupt objects", &report.corrupt_objects.to_string(), Some(report.corrupt_objects > 0));
     h.push_str("</div>");

@@ -94,7 +94,7 @@ impl DriftReport {
             format!("prediction drift {} ({:.4})", if p.drifted { "yes" } else { "no" }, p.score)
         });
         format!(
-            "{window_rows} rows: {}/{} features drifted ({:.3}{}){}; dataset drift {}; {prediction}",
+            "{window_rows} rows: {}/{} features drifted ({:.3}){}{}; dataset drift {}; {prediction}",
             d.number_of_drifted_columns,
             d.number_of_columns,
             d.share_of_drifted_columns,
