@@ -11,6 +11,10 @@ writes the committed artifacts (see docs/contracts.md):
     <out>/reference.csv.gz   5,000 TRAIN rows at the full data's fraud prevalence (9 frauds)
                              + the model's (ONNX Runtime) score: the drift reference, i.e. live traffic
     <out>/parity.csv         3,000 held-out TEST rows (all test frauds) + XGBoost's predict_proba[:,1]
+    <out>/trees.json         the trees with node covers, for TreeSHAP (explain.py; checked against model.onnx)
+    <out>/parity-contribs.csv.gz  XGBoost's pred_contribs (TreeSHAP) + margin of the parity.csv rows
+
+card.json also gets importance (total gain), explanation (trees.json) and calibration (calibration.py).
 
 Running it twice with the same inputs and library versions gives byte-identical files.
 Usage: training/.venv/bin/python training/train.py [--data ...] [--out model/] [--version v1] [--seed 42]
@@ -167,6 +171,42 @@ def table_rows(X: np.ndarray, y: np.ndarray, score: np.ndarray) -> list[list[str
     return [[fmt(v) for v in X[i]] + [str(int(y[i])), fmt(score[i])] for i in range(len(y))]
 
 
+def load_data(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The gzip CSV Time,V1..V28,Amount,Class -> (X float64 [N,29], y int64 [N])."""
+    # Parsed with Python's float() (correctly rounded, like Rust's str::parse::<f64>) so every
+    # reader of the same text gets the same doubles.
+    with gzip.open(path, "rt", encoding="ascii", newline="") as f:
+        reader = csv.reader(f)
+        header = next(reader)
+        expected_cols = ["Time"] + FEATURES + ["Class"]
+        if header != expected_cols:
+            raise SystemExit(f"unexpected columns: {header}")
+        rows = [[float(v) for v in r[1:1 + N_FEATURES]] + [int(r[-1])] for r in reader]
+    X = np.array([r[:N_FEATURES] for r in rows], dtype=np.float64)
+    y = np.array([r[N_FEATURES] for r in rows], dtype=np.int64)
+    if not set(np.unique(y).tolist()) <= {0, 1}:
+        raise SystemExit("Class must be 0/1")
+    return X, y
+
+
+def split_indices(y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(train, test, fit, validation) row indices; see the card's training.split."""
+    from sklearn.model_selection import train_test_split
+
+    idx_all = np.arange(len(y))
+    idx_train, idx_test = train_test_split(idx_all, test_size=TEST_SIZE, stratify=y, random_state=seed)
+    idx_fit, idx_val = train_test_split(idx_train, test_size=VALIDATION_SIZE, stratify=y[idx_train],
+                                        random_state=seed)
+    return idx_train, idx_test, idx_fit, idx_val
+
+
+def read_table(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """reference.csv / parity.csv text -> (features, Class, score), as the Rust service reads them."""
+    r = list(csv.reader(io.StringIO(data.decode("ascii"))))
+    A = np.array([[float(v) for v in row] for row in r[1:]], dtype=np.float64)
+    return A[:, :N_FEATURES], A[:, N_FEATURES].astype(np.int64), A[:, N_FEATURES + 1]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="gzip CSV Time,V1..V28,Amount,Class")
@@ -185,31 +225,18 @@ def main(argv: list[str] | None = None) -> int:
     import sklearn
     import xgboost as xgb
     from onnxmltools.convert.common.data_types import FloatTensorType
-    from sklearn.model_selection import train_test_split
+
+    import calibration
+    import explain
 
     # ---- 1. data -------------------------------------------------------------------------
     data_sha = sha256_file(args.data)
-    # Parsed with Python's float() (correctly rounded, like Rust's str::parse::<f64>) so every
-    # reader of the same text gets the same doubles.
-    with gzip.open(args.data, "rt", encoding="ascii", newline="") as f:
-        reader = csv.reader(f)
-        header = next(reader)
-        expected_cols = ["Time"] + FEATURES + ["Class"]
-        if header != expected_cols:
-            raise SystemExit(f"unexpected columns: {header}")
-        rows = [[float(v) for v in r[1:1 + N_FEATURES]] + [int(r[-1])] for r in reader]
-    X = np.array([r[:N_FEATURES] for r in rows], dtype=np.float64)
-    y = np.array([r[N_FEATURES] for r in rows], dtype=np.int64)
-    if not set(np.unique(y).tolist()) <= {0, 1}:
-        raise SystemExit("Class must be 0/1")
+    X, y = load_data(args.data)
     n_rows, n_frauds = len(y), int(y.sum())
     print(f"data: {args.data} rows={n_rows} frauds={n_frauds} sha256={data_sha}")
 
     # ---- 2. splits (stratified, seeded) ---------------------------------------------------
-    idx_all = np.arange(n_rows)
-    idx_train, idx_test = train_test_split(idx_all, test_size=TEST_SIZE, stratify=y, random_state=args.seed)
-    idx_fit, idx_val = train_test_split(idx_train, test_size=VALIDATION_SIZE, stratify=y[idx_train],
-                                        random_state=args.seed)
+    idx_train, idx_test, idx_fit, idx_val = split_indices(y, args.seed)
     X_fit, y_fit = X[idx_fit], y[idx_fit]
     X_val, y_val = X[idx_val], y[idx_val]
     X_test, y_test = X[idx_test], y[idx_test]
@@ -324,6 +351,73 @@ def main(argv: list[str] | None = None) -> int:
                                 table_rows(X[idx_par], y[idx_par], xgb_all[idx_par]))
     (out / "parity.csv").write_bytes(par_bytes)
 
+    # ---- 7. TreeSHAP artifact: the trees with covers, checked against model.onnx ---------------
+    booster = clf.get_booster()
+    trees_doc = explain.export_trees(booster, FEATURES, sha256_file(model_path))
+    structure = explain.verify_against_onnx(trees_doc, onx)
+    trees_margin = explain.margins_f32(trees_doc, X)
+    trees_max = float(np.max(np.abs(explain.sigmoid(trees_margin) - ort_all.astype(np.float64))))
+    xgb_margin_all = booster.predict(xgb.DMatrix(X), output_margin=True)
+    trees_margin_max = float(np.max(np.abs(trees_margin.astype(np.float64) - xgb_margin_all.astype(np.float64))))
+    print(f"trees.json: {structure['trees']} trees, {structure['splits']} splits, {structure['leaves']} leaves "
+          f"equal to model.onnx; all {n_rows} rows: max |sigmoid(margin) - onnxruntime| = {trees_max:.3g}, "
+          f"max |margin - xgboost output_margin| = {trees_margin_max:.3g}")
+    if not trees_max <= explain.EVAL_TOLERANCE:
+        raise SystemExit(f"TREES CHECK FAILURE: trees.json probabilities differ from ONNX Runtime by {trees_max} "
+                         f"> {explain.EVAL_TOLERANCE}")
+    trees_path = out / "trees.json"
+    trees_path.write_bytes(explain.trees_json_bytes(trees_doc))
+
+    # ---- 8. TreeSHAP parity fixture: XGBoost's own pred_contribs on the parity.csv rows ---------
+    Xp_file, yp_file, sp_file = read_table(par_bytes)
+    dm64, dm32 = xgb.DMatrix(Xp_file), xgb.DMatrix(Xp_file.astype(np.float32))
+    contribs = booster.predict(dm64, pred_contribs=True)
+    margin_par = booster.predict(dm64, output_margin=True)
+    if not (contribs.shape == (len(idx_par), N_FEATURES + 1)
+            and np.array_equal(contribs, booster.predict(dm32, pred_contribs=True))
+            and np.array_equal(margin_par, booster.predict(dm32, output_margin=True))
+            and np.array_equal(booster.predict(dm32).astype(np.float64), sp_file)):
+        raise SystemExit("CONTRIBS CHECK FAILURE: float32 parity features do not give the same contributions / "
+                         "margins / parity.csv probabilities")
+    contrib_sum_max = float(np.max(np.abs(contribs.astype(np.float64).sum(axis=1) - margin_par.astype(np.float64))))
+    if not contrib_sum_max <= explain.CONTRIB_SUM_TOLERANCE:
+        raise SystemExit(f"CONTRIBS CHECK FAILURE: contributions sum to the margin within {contrib_sum_max} "
+                         f"> {explain.CONTRIB_SUM_TOLERANCE}")
+    # the same contributions from trees.json alone (float64 TreeSHAP, what the Rust service implements)
+    # (pure Python, ~55 ms a row: every 10th parity row plus every parity fraud)
+    shap_rows = np.array(sorted(set(range(0, len(Xp_file), 10)) | set(np.nonzero(yp_file == 1)[0].tolist())))
+    ref_phi = np.array([explain.tree_shap_row(trees_doc, Xp_file[i].astype(np.float32)) for i in shap_rows])
+    treeshap_max = float(np.max(np.abs(ref_phi - contribs[shap_rows].astype(np.float64))))
+    if not treeshap_max <= explain.CONTRIB_SUM_TOLERANCE:
+        raise SystemExit(f"CONTRIBS CHECK FAILURE: TreeSHAP from trees.json differs from pred_contribs by "
+                         f"{treeshap_max}")
+    print(f"parity-contribs: {len(idx_par)} rows; max |sum(contribs) - margin| = {contrib_sum_max:.3g}; "
+          f"TreeSHAP from trees.json (float64) vs pred_contribs (float32) on {len(shap_rows)} rows: "
+          f"max |diff| = {treeshap_max:.3g}; "
+          f"float32 input gives identical numbers and parity.csv's probabilities")
+    contribs_path = out / "parity-contribs.csv.gz"
+    write_gzip_deterministic(contribs_path, write_csv_bytes(
+        FEATURES + ["bias", "margin"],
+        [[fmt(v) for v in contribs[i]] + [fmt(margin_par[i])] for i in range(len(contribs))]))
+
+    # ---- 9. importance (total gain) and the calibrator -----------------------------------------
+    importance = explain.importance(booster, FEATURES)
+    print(f"importance: {importance['important_features']}")
+    cal = calibration.fit_and_choose(
+        p_val.astype(np.float64), y_val, sample_weights(y_val),
+        p_test.astype(np.float64), y_test, sample_weights(y_test),
+        prevalence=FULL_FRAUD_SHARE, threshold=threshold,
+        fitted_on=(f"validation split ({len(idx_val)} rows, {int(y_val.sum())} frauds), ONNX Runtime scores; "
+                   f"frauds weight 1, negatives weight w = {negative_weight(y_val)!r} (train.py negative_weight), "
+                   f"so the weighted fraud share is 492/284807"),
+        evaluated_on=(f"test split ({len(idx_test)} rows, {int(y_test.sum())} frauds), ONNX Runtime scores, "
+                      f"negatives weighted w = {negative_weight(y_test)!r}; sklearn brier_score_loss / log_loss "
+                      f"with these sample weights; cbpe_* = CBPE estimate at the card threshold"),
+    )["card"]
+    print(f"calibration: {cal['method']}; test brier/log-loss platt {cal['comparison']['platt']['brier']:.6g}/"
+          f"{cal['comparison']['platt']['log_loss']:.6g}, isotonic {cal['comparison']['isotonic']['brier']:.6g}/"
+          f"{cal['comparison']['isotonic']['log_loss']:.6g}")
+
     versions = {
         "python": platform.python_version(),
         "xgboost": xgb.__version__,
@@ -372,16 +466,30 @@ def main(argv: list[str] | None = None) -> int:
             },
             "library_versions": versions,
         },
+        "importance": importance,
+        "explanation": {
+            "file": trees_path.name,
+            "sha256": sha256_file(trees_path),
+            "method": "TreeSHAP (path-dependent), XGBoost pred_contribs",
+            "output": "log-odds margin",
+            "parity": {"file": contribs_path.name, "rows": int(len(contribs)), "sha256": sha256_file(contribs_path)},
+            "checks": {
+                "onnx_structure": (f"{structure['trees']} trees, {structure['splits']} splits and "
+                                   f"{structure['leaves']} leaves equal to model.onnx (features, float32 "
+                                   f"thresholds, children, missing, float32 leaf weights)"),
+                "probability_max_abs_diff_vs_onnxruntime": trees_max,
+                "rows_checked": n_rows,
+                "contribution_sum_max_abs_diff": contrib_sum_max,
+                "treeshap_float64_max_abs_diff_vs_pred_contribs": treeshap_max,
+                "treeshap_rows_checked": int(len(shap_rows)),
+            },
+        },
+        "calibration": cal,
     }
     card_text = json.dumps(card, indent=2, ensure_ascii=True, allow_nan=False) + "\n"
     (out / "card.json").write_text(card_text, encoding="ascii")
 
     # ---- read the written files back, as the Rust service will ------------------------------
-    def read_table(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        r = list(csv.reader(io.StringIO(data.decode("ascii"))))
-        A = np.array([[float(v) for v in row] for row in r[1:]], dtype=np.float64)
-        return A[:, :N_FEATURES], A[:, N_FEATURES].astype(np.int64), A[:, N_FEATURES + 1]
-
     Xr, yr, sr = read_table(gzip.decompress(ref_path.read_bytes()))
     if not (np.array_equal(Xr, X[idx_ref]) and np.array_equal(yr, y[idx_ref])
             and np.array_equal(sr, ort_score(Xr).astype(np.float64))):
@@ -403,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{m['recall']:>8.4f}{m['f1']:>8.4f}")
     print(f"confusion at threshold: test {evaluation['confusion']['test']}, "
           f"validation {evaluation['confusion']['validation']}")
-    for f in ["model.onnx", "card.json", "reference.csv.gz", "parity.csv"]:
+    for f in ["model.onnx", "card.json", "reference.csv.gz", "parity.csv", "trees.json", "parity-contribs.csv.gz"]:
         p = out / f
         print(f"wrote {p} ({p.stat().st_size} bytes, sha256 {sha256_file(p)})")
     print(f"done in {time.perf_counter() - t0:.1f} s")
