@@ -6,7 +6,7 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use fraudwatch_shared::drift::{compare, Dataset, DatasetDrift};
+use fraudwatch_monitor::drift::{compare, Dataset, DatasetDrift};
 use serde::Serialize;
 
 #[derive(clap::Args)]

@@ -9,7 +9,7 @@ use std::io::Write as _;
 use anyhow::{bail, Context, Result};
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::types::Object;
-use fraudwatch_shared::log_record::{partition_prefix, partition_prefixes, PredictionLogRecord};
+use fraudwatch_core::log_record::{key_of_prediction, partition_prefixes, PredictionLogRecord};
 use futures::stream::{self, StreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -144,27 +144,21 @@ async fn list(s3: &aws_sdk_s3::Client, bucket: &str, window: (OffsetDateTime, Of
 }
 
 async fn get(s3: &aws_sdk_s3::Client, bucket: &str, id: Uuid) -> Result<()> {
-    let created = uuid_v7_time(id).with_context(|| format!("{id} is not a UUIDv7, so it names no partition"))?;
-    // predict takes the id's time and the record's timestamp microseconds apart: at an hour boundary they
-    // can fall in neighbouring partitions, so the id's hour is tried first, then its neighbours.
-    let mut tried = Vec::new();
-    for hour in [created, created + Duration::HOUR, created - Duration::HOUR] {
-        // The layout of `PredictionLogRecord::s3_key`, from the id instead of a record.
-        let key = format!("{}{id}.json", partition_prefix(hour));
-        match s3.get_object().bucket(bucket).key(&key).send().await {
-            Ok(object) => {
-                let body = object.body.collect().await.with_context(|| format!("reading s3://{bucket}/{key}"))?;
-                let mut stdout = std::io::stdout().lock();
-                stdout.write_all(&body.into_bytes())?;
-                writeln!(stdout)?;
-                eprintln!("s3://{bucket}/{key}");
-                return Ok(());
-            }
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => tried.push(key),
-            Err(e) => bail!("GET s3://{bucket}/{key}: {}", describe(e)),
+    let key = key_of_prediction(id).with_context(|| format!("{id} is not a UUIDv7, so it names no partition"))?;
+    match s3.get_object().bucket(bucket).key(&key).send().await {
+        Ok(object) => {
+            let body = object.body.collect().await.with_context(|| format!("reading s3://{bucket}/{key}"))?;
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(&body.into_bytes())?;
+            writeln!(stdout)?;
+            eprintln!("s3://{bucket}/{key}");
+            Ok(())
         }
+        Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
+            bail!("prediction {id} is not logged in s3://{bucket} (no object {key})")
+        }
+        Err(e) => bail!("GET s3://{bucket}/{key}: {}", describe(e)),
     }
-    bail!("prediction {id} is not logged in s3://{bucket} (tried {})", tried.join(", "))
 }
 
 /// What `logs summary` reports.
@@ -344,7 +338,7 @@ mod tests {
             "schema_version": 1, "prediction_id": Uuid::now_v7(), "timestamp": "2026-11-22T03:00:00Z",
             "request_id": "r", "model_version": "v1", "fraud_probability": 0.0, "is_fraud": false,
             "threshold": 0.5, "latency_us": 1,
-            "features": fraudwatch_shared::schema::FEATURE_NAMES.iter().map(|n| (*n, 0.0)).collect::<BTreeMap<_, _>>(),
+            "features": fraudwatch_core::schema::FEATURE_NAMES.iter().map(|n| (*n, 0.0)).collect::<BTreeMap<_, _>>(),
         }))
         .unwrap();
         for p in [0.0, 0.099, 0.1, 0.55, 0.9, 1.0] {

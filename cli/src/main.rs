@@ -6,7 +6,7 @@ mod model;
 mod traffic;
 
 use clap::{Parser, Subcommand};
-use fraudwatch_shared::{aws, config::ProcessEnv};
+use fraudwatch_core::{aws, config::ProcessEnv};
 
 #[derive(Parser)]
 #[command(name = "fraudctl", version, about)]

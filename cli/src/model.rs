@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use fraudwatch_shared::config::ConfigError;
-use fraudwatch_shared::registry::{ChampionPointer, Registry, RegistryUri, MODEL_REGISTRY_URI};
+use fraudwatch_core::config::ConfigError;
+use fraudwatch_core::registry::{ChampionPointer, Registry, RegistryUri, MODEL_REGISTRY_URI};
 
 #[derive(clap::Args)]
 pub struct ModelArgs {

@@ -1,5 +1,5 @@
 //! `fraudctl traffic`: replays real transactions against a predict endpoint — normal traffic, or one of
-//! the incidents the alerts must catch (defined in `fraudwatch_shared::incident`) — and reports what came
+//! the incidents the alerts must catch (defined in `fraudwatch_traffic`) — and reports what came
 //! back.
 
 use std::io::Write;
@@ -10,10 +10,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use fraudwatch_shared::incident::{
-    build_traffic, read_labelled_csv, Incident, LabelledTransaction, DEFAULT_SPIKE_SHARE,
-};
-use fraudwatch_shared::log_record::FeatureMap;
+use fraudwatch_core::log_record::FeatureMap;
+use fraudwatch_traffic::{build_traffic, read_labelled_csv, Incident, LabelledTransaction, DEFAULT_SPIKE_SHARE};
 use futures::{stream, StreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -205,7 +203,7 @@ fn print_summary(s: &Summary) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fraudwatch_shared::schema::parse_transaction;
+    use fraudwatch_core::schema::parse_transaction;
 
     #[test]
     fn written_bodies_are_the_transactions_predict_accepts() {

@@ -3,9 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use fraudwatch_shared::drift::Dataset;
-use fraudwatch_shared::log_record::{FeatureMap, PredictionLogRecord, LOG_SCHEMA_VERSION};
-use fraudwatch_shared::schema::{FEATURE_COUNT, FEATURE_NAMES};
+use fraudwatch_core::log_record::{FeatureMap, PredictionLogRecord, LOG_SCHEMA_VERSION};
+use fraudwatch_core::schema::{FEATURE_COUNT, FEATURE_NAMES};
+use fraudwatch_monitor::drift::Dataset;
 use serde_json::Value;
 
 fn repo(path: &str) -> PathBuf {

@@ -3,7 +3,7 @@
 
 use std::process::{Command, Output};
 
-use fraudwatch_shared::log_record::{partition_prefix, PredictionLogRecord};
+use fraudwatch_core::log_record::{new_prediction_id, partition_prefix, PredictionLogRecord};
 use fraudwatch_tests::{prediction_records, S3Server, ACCESS_KEY, REGION, SECRET_KEY};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -33,10 +33,6 @@ fn stdout(output: &Output) -> String {
     String::from_utf8(output.stdout.clone()).unwrap()
 }
 
-fn uuid_v7_at(t: OffsetDateTime) -> Uuid {
-    Uuid::new_v7(uuid::Timestamp::from_unix(uuid::NoContext, t.unix_timestamp() as u64, t.nanosecond()))
-}
-
 /// A bucket holding 36 records, one every 5 minutes from 01:30 to 04:25 on 2025-06-01, plus one corrupt
 /// object (named like a record of 02:40).
 struct Fixture {
@@ -54,7 +50,7 @@ async fn fixture() -> Fixture {
         client.put_object().bucket(BUCKET).key(r.s3_key()).body(r.encode().into()).send().await.unwrap();
     }
     let at = datetime!(2025-06-01 02:40:30 UTC);
-    let corrupt_key = format!("{}{}.json", partition_prefix(at), uuid_v7_at(at));
+    let corrupt_key = format!("{}{}.json", partition_prefix(at), new_prediction_id(at));
     client.put_object().bucket(BUCKET).key(&corrupt_key).body(b"{\"truncated".to_vec().into()).send().await.unwrap();
     Fixture { s3, records, corrupt_key }
 }
@@ -93,10 +89,11 @@ async fn get_finds_a_record_from_its_id_alone() {
     let out = stdout(&fraudctl(&f.s3, &["logs", "get", "--bucket", BUCKET, &record.prediction_id.to_string()]));
     assert_eq!(PredictionLogRecord::decode(out.trim_end().as_bytes()).unwrap(), *record);
 
-    // The id taken just before an hour turns, the timestamp just after: the object is in the next hour.
+    // A prediction in the last microsecond of an hour: predict derives the id from the record's own timestamp,
+    // so the id names the timestamp's hour (one GET, no probing of neighbouring hours).
     let mut straddling = f.records[0].clone();
-    straddling.prediction_id = uuid_v7_at(datetime!(2025-06-01 05:59:59.999 UTC));
-    straddling.timestamp = datetime!(2025-06-01 06:00:00.0002 UTC);
+    straddling.timestamp = datetime!(2025-06-01 05:59:59.999_999 UTC);
+    straddling.prediction_id = new_prediction_id(straddling.timestamp);
     let client = f.s3.client();
     client.put_object().bucket(BUCKET).key(straddling.s3_key()).body(straddling.encode().into()).send().await.unwrap();
     let out = stdout(&fraudctl(&f.s3, &["logs", "get", "--bucket", BUCKET, &straddling.prediction_id.to_string()]));

@@ -11,9 +11,9 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use fraudwatch_shared::drift::{self, html, prometheus, Dataset, DriftReport, Reference, Sampling, Window};
-use fraudwatch_shared::model::{sha256_hex, ModelCard};
-use fraudwatch_shared::schema::FEATURE_COUNT;
+use fraudwatch_monitor::drift::{self, html, prometheus, Dataset, DriftReport, Reference, Sampling, Window};
+use fraudwatch_core::card::{sha256_hex, ModelCard};
+use fraudwatch_core::schema::FEATURE_COUNT;
 use libfuzzer_sys::fuzz_target;
 
 const CARD: &[u8] = include_bytes!("../../model/card.json");

@@ -3,7 +3,7 @@
 //! usable (its S3 key can be built, its values are in range), and encode → decode is the identity.
 #![no_main]
 
-use fraudwatch_shared::log_record::{PredictionLogRecord, LOG_SCHEMA_VERSION};
+use fraudwatch_core::log_record::{PredictionLogRecord, LOG_SCHEMA_VERSION};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -4,7 +4,7 @@
 //! they refuse comes with a bounded, non-empty explanation.
 #![no_main]
 
-use fraudwatch_shared::schema::{
+use fraudwatch_core::schema::{
     parse_batch, parse_transaction, RequestError, Transaction, AMOUNT_INDEX, FEATURE_NAMES, MAX_FIELD_ERRORS,
     MAX_TRANSACTION_ID_BYTES,
 };

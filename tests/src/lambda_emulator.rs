@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
-use crate::{find_binary, free_port, repo_root, ServerProcess};
+use crate::{find_binary, listening_port, repo_root, ServerProcess};
 
 pub struct LambdaEmulator {
     _process: ServerProcess,
@@ -19,24 +19,44 @@ impl LambdaEmulator {
     /// Starts the emulator with `env` for every function, and waits until predict answers `GET /health`
     /// (the first request builds the function if it is not built yet).
     pub async fn start(env: &[(&str, String)]) -> Result<Self> {
-        let port = free_port();
         let logs = tempfile::tempdir()?;
         let env_vars: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let mut cmd = Command::new(find_binary("cargo-lambda")?);
-        cmd.current_dir(repo_root()).args([
-            "lambda",
-            "watch",
-            "--ignore-changes",
-            "--quiet",
-            "-A",
-            "127.0.0.1",
-            "-P",
-            &port.to_string(),
-        ]);
-        for var in &env_vars {
-            cmd.args(["--env-var", var]);
-        }
-        let mut process = ServerProcess::spawn("cargo-lambda-watch", cmd, logs.path())?;
+        // `cargo lambda watch -P 0` binds its default port 9000 instead of letting the kernel choose, so a port
+        // is picked here; the emulator must then be the process listening on it (read back from /proc), or
+        // the pick is retried: another process that took the port in between cannot be mistaken for it.
+        let (mut process, port) = {
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+                let mut cmd = Command::new(find_binary("cargo-lambda")?);
+                cmd.current_dir(repo_root()).args([
+                    "lambda",
+                    "watch",
+                    "--ignore-changes",
+                    "--quiet",
+                    "-A",
+                    "127.0.0.1",
+                    "-P",
+                    &port.to_string(),
+                ]);
+                for var in &env_vars {
+                    cmd.args(["--env-var", var]);
+                }
+                let mut process = ServerProcess::spawn("cargo-lambda-watch", cmd, logs.path())?;
+                let pid = process.pid().context("just spawned")?;
+                match listening_port(pid, Duration::from_secs(60)).await {
+                    Ok(bound) if bound == port => break (process, port),
+                    other if attempt < 3 => {
+                        process.kill();
+                        eprintln!("cargo lambda watch did not get port {port} ({other:?}); picking another");
+                    }
+                    other => {
+                        bail!("cargo lambda watch did not listen on {port}: {other:?}; log:\n{}", process.log_tail())
+                    }
+                }
+            }
+        };
         // The emulator's own server answers at once (404 for the root); then ONE patient request to predict,
         // whose first invocation may have to build the function. Polling predict instead would queue an
         // invocation per attempt, and the emulator serves abandoned invocations one by one.

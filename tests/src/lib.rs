@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
+pub mod event_source;
 pub mod lambda_emulator;
 
 pub const ACCESS_KEY: &str = "fraudwatch-test";
@@ -49,9 +50,77 @@ pub fn find_binary(name: &str) -> Result<PathBuf> {
         .with_context(|| format!("`{name}` not found on PATH, in .venv/bin or ~/.cargo/bin: run scripts/bootstrap"))
 }
 
-/// A free TCP port on 127.0.0.1 (bound, then released for the server to take).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+/// The TCP port `pid` (or one of its descendants) listens on, once it does: servers are started on port 0 and
+/// the kernel's choice is read back from /proc, so no other process can take the port between a pick and the
+/// server's bind.
+pub async fn listening_port(pid: u32, timeout: Duration) -> Result<u16> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(port) = listening_ports_of_tree(pid)?.into_iter().min() {
+            return Ok(port);
+        }
+        if Instant::now() > deadline {
+            bail!("process {pid} did not listen on a TCP port within {timeout:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+fn listening_ports_of_tree(root: u32) -> Result<Vec<u16>> {
+    use procfs::net::TcpState;
+    use procfs::process::FDTarget;
+    let mut pids = vec![root as i32];
+    // Descendants too: some servers (cargo lambda watch) listen in a child.
+    if let Ok(all) = procfs::process::all_processes() {
+        let parents: Vec<(i32, i32)> =
+            all.filter_map(|p| p.ok()).filter_map(|p| p.stat().ok()).map(|s| (s.pid, s.ppid)).collect();
+        let mut i = 0;
+        while i < pids.len() {
+            let parent = pids[i];
+            pids.extend(parents.iter().filter(|(_, ppid)| *ppid == parent).map(|(pid, _)| *pid));
+            i += 1;
+        }
+    }
+    let mut inodes = std::collections::HashSet::new();
+    for pid in pids {
+        let Ok(process) = procfs::process::Process::new(pid) else { continue };
+        let Ok(fds) = process.fd() else { continue };
+        inodes.extend(fds.filter_map(|fd| fd.ok()).filter_map(|fd| match fd.target {
+            FDTarget::Socket(inode) => Some(inode),
+            _ => None,
+        }));
+    }
+    let table = procfs::net::tcp().context("reading /proc/net/tcp")?;
+    Ok(table
+        .into_iter()
+        .filter(|entry| entry.state == TcpState::Listen && inodes.contains(&entry.inode))
+        .map(|entry| entry.local_address.port())
+        .collect())
+}
+
+/// A TCP server that accepts every connection and never answers: a stalled dependency (a hung process, a
+/// black-holing load balancer), which a killed server (connection refused) does not reproduce.
+pub struct StalledServer {
+    port: u16,
+    _accepting: std::thread::JoinHandle<()>,
+}
+
+impl StalledServer {
+    pub fn start() -> Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let port = listener.local_addr()?.port();
+        let accepting = std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for stream in listener.incoming().flatten() {
+                held.push(stream); // kept open, never read or written
+            }
+        });
+        Ok(StalledServer { port, _accepting: accepting })
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
 }
 
 /// A child process that is killed when dropped.
@@ -68,6 +137,23 @@ impl ServerProcess {
         let mut server = Self::spawn(name, command, log_dir)?;
         server.wait_ready(ready_url, Duration::from_secs(30)).await?;
         Ok(server)
+    }
+
+    /// Starts `command` (which makes the server listen on port 0), reads back the port it got, and waits until
+    /// `ready_path` answers with a success status there.
+    pub async fn start_on_any_port(
+        name: &str,
+        command: Command,
+        log_dir: &Path,
+        ready_path: &str,
+    ) -> Result<(Self, u16)> {
+        let mut server = Self::spawn(name, command, log_dir)?;
+        let pid = server.pid().context("just spawned")?;
+        let port = listening_port(pid, Duration::from_secs(30))
+            .await
+            .with_context(|| format!("{name}; log:\n{}", server.log_tail()))?;
+        server.wait_ready(&format!("http://127.0.0.1:{port}{ready_path}"), Duration::from_secs(30)).await?;
+        Ok((server, port))
     }
 
     /// Starts `command` with its output in a log file under `log_dir`, without waiting for it.
@@ -119,6 +205,28 @@ impl ServerProcess {
         lines[lines.len().saturating_sub(30)..].join("\n")
     }
 
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Freezes the server (SIGSTOP): connections are still accepted by the kernel but nothing answers, as when
+    /// a dependency stalls instead of failing.
+    pub fn freeze(&self) -> Result<()> {
+        self.signal("-STOP")
+    }
+
+    /// Resumes a frozen server (SIGCONT).
+    pub fn thaw(&self) -> Result<()> {
+        self.signal("-CONT")
+    }
+
+    fn signal(&self, signal: &str) -> Result<()> {
+        let pid = self.pid().context("the server is not running")?;
+        let status = Command::new("kill").args([signal, &pid.to_string()]).status()?;
+        anyhow::ensure!(status.success(), "kill {signal} {pid} failed");
+        Ok(())
+    }
+
     /// Kills the server (SIGKILL: an abrupt failure, as in an outage).
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -165,11 +273,16 @@ pub struct S3Server {
 }
 
 impl S3Server {
+    /// Starts on a port the kernel picks; restarts reuse it.
     pub async fn start() -> Result<Self> {
-        let mut s =
-            S3Server { process: None, port: free_port(), data: tempfile::tempdir()?, logs: tempfile::tempdir()? };
+        let mut s = S3Server { process: None, port: 0, data: tempfile::tempdir()?, logs: tempfile::tempdir()? };
         s.restart().await?;
         Ok(s)
+    }
+
+    /// The server process (to freeze it).
+    pub fn process(&self) -> &ServerProcess {
+        self.process.as_ref().expect("the server is running")
     }
 
     pub fn endpoint(&self) -> String {
@@ -221,7 +334,11 @@ impl S3Server {
         let log = self.logs.path().join("s3s-fs.log");
         let out = std::fs::File::create(&log)?;
         let child = cmd.stdin(Stdio::null()).stdout(out.try_clone()?).stderr(out).spawn().context("starting s3s-fs")?;
+        let pid = child.id();
         self.process = Some(ServerProcess { name: "s3s-fs".into(), child: Some(child), log });
+        if self.port == 0 {
+            self.port = listening_port(pid, Duration::from_secs(30)).await?;
+        }
         let client = self.client();
         let deadline = Instant::now() + Duration::from_secs(30);
         while client.list_buckets().send().await.is_err() {
@@ -243,13 +360,16 @@ pub struct SqsServer {
 
 impl SqsServer {
     pub async fn start() -> Result<Self> {
-        let port = free_port();
         let logs = tempfile::tempdir()?;
         let mut cmd = Command::new(find_binary("moto_server")?);
-        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
-        let ready = format!("http://127.0.0.1:{port}/moto-api/");
-        let process = ServerProcess::start("moto", cmd, logs.path(), &ready).await?;
+        cmd.args(["-H", "127.0.0.1", "-p", "0"]);
+        let (process, port) = ServerProcess::start_on_any_port("moto", cmd, logs.path(), "/moto-api/").await?;
         Ok(SqsServer { process, port, _logs: logs })
+    }
+
+    /// The server process (to freeze it).
+    pub fn process(&self) -> &ServerProcess {
+        &self.process
     }
 
     pub fn endpoint(&self) -> String {
@@ -296,15 +416,13 @@ pub struct Pushgateway {
 
 impl Pushgateway {
     pub async fn start() -> Result<Self> {
-        let port = free_port();
         let data = tempfile::tempdir()?;
         let mut cmd = Command::new(find_binary("prometheus-pushgateway")?);
-        cmd.arg(format!("--web.listen-address=127.0.0.1:{port}"));
+        cmd.arg("--web.listen-address=127.0.0.1:0");
         // Debian's build persists to /var/lib/prometheus/pushgateway.data by default: every gateway would
         // start with the metrics earlier runs pushed. Empty = in memory only, so each test starts clean.
         cmd.arg("--persistence.file=");
-        let ready = format!("http://127.0.0.1:{port}/-/ready");
-        let process = ServerProcess::start("pushgateway", cmd, data.path(), &ready).await?;
+        let (process, port) = ServerProcess::start_on_any_port("pushgateway", cmd, data.path(), "/-/ready").await?;
         Ok(Pushgateway { _process: process, port, _data: data })
     }
 
@@ -328,7 +446,6 @@ pub struct Prometheus {
 impl Prometheus {
     /// Starts Prometheus scraping `pushgateway_url` every `interval` and evaluating `rule_files` as often.
     pub async fn start(pushgateway_url: &str, rule_files: &[PathBuf], interval: Duration) -> Result<Self> {
-        let port = free_port();
         let dir = tempfile::tempdir()?;
         let target = pushgateway_url.trim_start_matches("http://");
         let secs = format!("{}s", interval.as_secs().max(1));
@@ -342,9 +459,8 @@ impl Prometheus {
         let mut cmd = Command::new(find_binary("prometheus")?);
         cmd.arg(format!("--config.file={}", config_path.display()))
             .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"));
-        let ready = format!("http://127.0.0.1:{port}/-/ready");
-        let process = ServerProcess::start("prometheus", cmd, dir.path(), &ready).await?;
+            .arg("--web.listen-address=127.0.0.1:0");
+        let (process, port) = ServerProcess::start_on_any_port("prometheus", cmd, dir.path(), "/-/ready").await?;
         Ok(Prometheus { _process: process, port, _dir: dir })
     }
 
@@ -379,11 +495,11 @@ pub fn prediction_records(
     n: usize,
     start: time::OffsetDateTime,
     spacing: time::Duration,
-) -> Result<Vec<fraudwatch_shared::log_record::PredictionLogRecord>> {
-    use fraudwatch_shared::log_record::{FeatureMap, PredictionLogRecord, LOG_SCHEMA_VERSION};
-    use fraudwatch_shared::schema::{Features, FEATURE_NAMES};
+) -> Result<Vec<fraudwatch_core::log_record::PredictionLogRecord>> {
+    use fraudwatch_core::log_record::{new_prediction_id, FeatureMap, PredictionLogRecord, LOG_SCHEMA_VERSION};
+    use fraudwatch_core::schema::{Features, FEATURE_NAMES};
 
-    let card = fraudwatch_shared::model::ModelCard::from_json(&std::fs::read(repo_root().join("model/card.json"))?)?;
+    let card = fraudwatch_core::card::ModelCard::from_json(&std::fs::read(repo_root().join("model/card.json"))?)?;
     let mut reader = csv::Reader::from_path(repo_root().join("model/parity.csv"))?;
     let headers = reader.headers()?.clone();
     let column =
@@ -403,11 +519,9 @@ pub fn prediction_records(
         .map(|i| {
             let (features, fraud_probability) = rows[i % rows.len()];
             let timestamp = start + spacing * i as u32;
-            let unix =
-                uuid::Timestamp::from_unix(uuid::NoContext, timestamp.unix_timestamp() as u64, timestamp.nanosecond());
             PredictionLogRecord {
                 schema_version: LOG_SCHEMA_VERSION,
-                prediction_id: uuid::Uuid::new_v7(unix),
+                prediction_id: new_prediction_id(timestamp),
                 timestamp,
                 request_id: format!("req-{}", i / 10),
                 model_version: card.version.clone(),

@@ -8,18 +8,21 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use drift_check::{load_reference, DriftCheckConfig};
-use fraudwatch_shared::incident::{build_traffic, read_labelled_csv, Incident, DEFAULT_SPIKE_SHARE};
-use fraudwatch_shared::log_record::FeatureMap;
-use fraudwatch_shared::model::locate_onnx_runtime;
+use fraudwatch_core::log_record::FeatureMap;
+use fraudwatch_model::locate_onnx_runtime;
+use fraudwatch_tests::event_source::EventSourceMapping;
 use fraudwatch_tests::{repo_root, sample_data, Prometheus, Pushgateway, S3Server, SqsServer};
+use fraudwatch_traffic::{build_traffic, read_labelled_csv, Incident, DEFAULT_SPIKE_SHARE};
 use futures::StreamExt;
 use lambda_runtime::{Context, LambdaEvent};
 use predict::api::App;
 use predict::log_sink::SqsLogSink;
 use prediction_logger::{Logger, S3Store};
 use serde_json::{json, Value};
+
+/// The event source mapping's `BatchSize` in infra/template.yaml.
+const LOGGER_BATCH_SIZE: usize = 100;
 
 /// Alerts about what drift-check measured (the pipeline-health alerts are tested in alerts_test.yml).
 const VERDICT_ALERTS: [&str; 4] = ["FraudRateSpike", "DataDriftShare", "ImportantFeatureDrift", "PredictionDrift"];
@@ -63,32 +66,13 @@ impl Stack {
         assert!(statuses.iter().all(|s| *s == 200));
 
         let logger = Logger::new(S3Store { client: self.s3.client(), bucket: bucket.to_string() });
-        let sqs = self.sqs.client();
-        let mut delivered = 0;
-        while delivered < transactions {
-            let received = sqs.receive_message().queue_url(&queue_url).max_number_of_messages(10).send().await.unwrap();
-            let mut event = SqsEvent::default();
-            event.records = received
-                .messages()
-                .iter()
-                .map(|m| {
-                    let mut record = SqsMessage::default();
-                    record.message_id = m.message_id().map(String::from);
-                    record.body = m.body().map(String::from);
-                    record
-                })
-                .collect();
-            let response = logger.handle(LambdaEvent::new(event, Context::default())).await;
-            assert!(response.batch_item_failures.is_empty());
-            for m in received.messages() {
-                sqs.delete_message()
-                    .queue_url(&queue_url)
-                    .set_receipt_handle(m.receipt_handle().map(String::from))
-                    .send()
-                    .await
-                    .unwrap();
-            }
-            delivered += received.messages().len();
+        let esm = EventSourceMapping::for_tests(self.sqs.client(), &queue_url, LOGGER_BATCH_SIZE);
+        while let Some((_, response)) = esm
+            .deliver_once(|event| async { Ok(logger.handle(LambdaEvent::new(event, Context::default())).await) })
+            .await
+            .unwrap()
+        {
+            assert!(response.unwrap().batch_item_failures.is_empty());
         }
         assert_eq!(self.s3.keys(bucket, "prediction-logs/").await.unwrap().len(), transactions);
 

@@ -7,12 +7,12 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context as _, Result};
 use drift_check::{load_reference, App, DriftCheckConfig, DriftCheckError, RunSummary};
-use fraudwatch_shared::drift::DriftReport;
-use fraudwatch_shared::log_record::{FeatureMap, PredictionLogRecord, LOG_SCHEMA_VERSION};
-use fraudwatch_shared::metric_names as m;
-use fraudwatch_shared::model::{locate_onnx_runtime, FraudModel};
-use fraudwatch_shared::schema::{Features, FEATURE_COUNT, FEATURE_NAMES};
-use fraudwatch_tests::{free_port, repo_root, Pushgateway, S3Server};
+use fraudwatch_core::log_record::{FeatureMap, PredictionLogRecord, LOG_SCHEMA_VERSION};
+use fraudwatch_core::metric_names as m;
+use fraudwatch_core::schema::{Features, FEATURE_COUNT, FEATURE_NAMES};
+use fraudwatch_model::{locate_onnx_runtime, FraudModel};
+use fraudwatch_monitor::drift::DriftReport;
+use fraudwatch_tests::{repo_root, Pushgateway, S3Server};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
 use time::macros::datetime;
@@ -310,7 +310,8 @@ async fn a_failed_push_fails_the_invocation_after_the_report_is_saved() -> Resul
     let s3 = bucket_with(objects(&records)).await?;
 
     // Nothing listens: unreachable.
-    let unreachable = format!("http://127.0.0.1:{}", free_port());
+    // Port 1 (tcpmux) is privileged and unused on loopback: connection refused.
+    let unreachable = "http://127.0.0.1:1".to_string();
     let err = invoke(&app(&s3, &unreachable, "100000")?, day_input()).await.unwrap_err();
     let message = err.to_string();
     assert!(matches!(err, DriftCheckError::Push { .. }), "{message}");

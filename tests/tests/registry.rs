@@ -4,8 +4,9 @@
 use std::path::PathBuf;
 
 use aws_sdk_s3::primitives::ByteStream;
-use fraudwatch_shared::model::{sha256_hex, FraudModel, ModelCard};
-use fraudwatch_shared::registry::{Registry, RegistryError, RegistryUri, CARD_FILE, MODEL_FILE, REFERENCE_FILE};
+use fraudwatch_core::card::{sha256_hex, ModelCard};
+use fraudwatch_core::registry::{Registry, RegistryError, RegistryUri, CARD_FILE, MODEL_FILE, REFERENCE_FILE};
+use fraudwatch_model::FraudModel;
 use fraudwatch_tests::{repo_root, S3Server};
 use predict::config::{PredictConfig, StartupError};
 

@@ -10,12 +10,13 @@
 //!   error alarm fires) with the report already in S3.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use fraudwatch_shared::config::{optional, parse_or, required, ConfigError, EnvSource};
-use fraudwatch_shared::drift::dataset::ReferenceError;
-use fraudwatch_shared::drift::prometheus::{prometheus_text, PushError, Pushgateway};
-use fraudwatch_shared::drift::s3::{read_window, save_report, S3Error, SavedReport};
-use fraudwatch_shared::drift::{compare, DriftError, DriftReport, Reference, Sampling, Window};
-use fraudwatch_shared::registry::{Registry, RegistryError, RegistryUri};
+use fraudwatch_core::config::{optional, parse_or, required, ConfigError, EnvSource};
+use fraudwatch_core::registry::{Registry, RegistryError, RegistryUri};
+use fraudwatch_monitor::drift::dataset::ReferenceError;
+use fraudwatch_monitor::drift::prometheus::prometheus_text;
+use fraudwatch_monitor::drift::pushgateway::{PushError, Pushgateway};
+use fraudwatch_monitor::drift::s3::{read_window, save_report, S3Error, SavedReport};
+use fraudwatch_monitor::drift::{compare, DriftError, DriftReport, Reference, Sampling, Window};
 use lambda_runtime::{tracing, Diagnostic, LambdaEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

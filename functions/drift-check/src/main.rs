@@ -1,7 +1,7 @@
 use drift_check::{reference_for, App, DriftCheckConfig};
-use fraudwatch_shared::registry::RegistryUri;
-use fraudwatch_shared::startup::StartupFailure;
-use fraudwatch_shared::{aws, config::ProcessEnv};
+use fraudwatch_core::registry::RegistryUri;
+use fraudwatch_core::startup::StartupFailure;
+use fraudwatch_core::{aws, config::ProcessEnv};
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 

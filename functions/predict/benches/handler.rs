@@ -2,9 +2,9 @@
 //! Run: `cargo bench -p predict --bench handler`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use fraudwatch_shared::log_record::PredictionLogRecord;
-use fraudwatch_shared::model::locate_onnx_runtime;
-use fraudwatch_shared::schema::parse_transaction;
+use fraudwatch_core::log_record::PredictionLogRecord;
+use fraudwatch_core::schema::parse_transaction;
+use fraudwatch_model::locate_onnx_runtime;
 use predict::api::App;
 use predict::log_sink::{Delivery, PredictionLogSink};
 

@@ -1,11 +1,11 @@
-//! Routing and the request handler: parse, call `fraudwatch_shared`, log, map errors to responses.
+//! Routing and the request handler: parse, call the shared crates, log, map errors to responses.
 
 use std::time::Instant;
 
-use fraudwatch_shared::log_record::{FeatureMap, PredictionLogRecord, LOG_SCHEMA_VERSION};
-use fraudwatch_shared::metric_names::{FRAUD_PROBABILITY, PREDICTIONS_TOTAL, PREDICT_LATENCY_SECONDS};
-use fraudwatch_shared::model::{FraudModel, Score};
-use fraudwatch_shared::schema::{parse_batch, parse_transaction, Transaction};
+use fraudwatch_core::log_record::{new_prediction_id, FeatureMap, PredictionLogRecord, LOG_SCHEMA_VERSION};
+use fraudwatch_core::metric_names::{FRAUD_PROBABILITY, PREDICTIONS_TOTAL, PREDICT_LATENCY_SECONDS};
+use fraudwatch_core::schema::{parse_batch, parse_transaction, Transaction};
+use fraudwatch_model::{FraudModel, Score};
 use lambda_http::http::{header, Method, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -127,10 +127,11 @@ impl<S: PredictionLogSink> App<S> {
         metrics::counter!(PREDICTIONS_TOTAL, "result" => result).increment(1);
         metrics::histogram!(FRAUD_PROBABILITY).record(score.fraud_probability);
         metrics::histogram!(PREDICT_LATENCY_SECONDS).record(latency.as_secs_f64());
+        let timestamp = OffsetDateTime::now_utc();
         PredictionLogRecord {
             schema_version: LOG_SCHEMA_VERSION,
-            prediction_id: Uuid::now_v7(),
-            timestamp: OffsetDateTime::now_utc(),
+            prediction_id: new_prediction_id(timestamp),
+            timestamp,
             request_id: request_id.to_string(),
             model_version: self.model.version().to_string(),
             features: FeatureMap(t.features),

@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use fraudwatch_shared::config::{optional, required, ConfigError, EnvSource};
-use fraudwatch_shared::model::{locate_onnx_runtime, ModelError};
-use fraudwatch_shared::registry::{RegistryError, RegistryUri};
+use fraudwatch_core::config::{optional, required, ConfigError, EnvSource};
+use fraudwatch_core::registry::{RegistryError, RegistryUri};
+use fraudwatch_model::{locate_onnx_runtime, ModelError};
 
 #[derive(Debug, Clone)]
 pub struct PredictConfig {

@@ -1,7 +1,7 @@
 //! Every way a request can fail, and the one mapping from failure to HTTP status and JSON body.
 
-use fraudwatch_shared::model::ModelError;
-use fraudwatch_shared::schema::{FieldError, RequestError};
+use fraudwatch_core::schema::{FieldError, RequestError};
+use fraudwatch_model::ModelError;
 use lambda_http::http::{header, StatusCode};
 use lambda_http::{Body, Response};
 use serde::Serialize;

@@ -8,8 +8,8 @@ pub mod log_sink;
 use std::path::Path;
 
 use config::{ModelSource, StartupError};
-use fraudwatch_shared::model::{FraudModel, ModelError};
-use fraudwatch_shared::registry::Registry;
+use fraudwatch_core::registry::Registry;
+use fraudwatch_model::{FraudModel, ModelError};
 
 /// The model trained by `training/train.py`, compiled into the binary so a deployment is one artifact.
 pub const EMBEDDED_MODEL: &[u8] = include_bytes!("../../../model/model.onnx");

@@ -11,8 +11,8 @@ use std::future::Future;
 use std::time::Instant;
 
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
-use fraudwatch_shared::log_record::PredictionLogRecord;
-use fraudwatch_shared::metric_names::{LOG_ENQUEUE_FAILURES_TOTAL, LOG_ENQUEUE_SECONDS};
+use fraudwatch_core::log_record::PredictionLogRecord;
+use fraudwatch_core::metric_names::{LOG_ENQUEUE_FAILURES_TOTAL, LOG_ENQUEUE_SECONDS};
 use futures::future::join_all;
 
 /// SQS takes at most 10 messages per `SendMessageBatch`.

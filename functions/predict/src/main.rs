@@ -1,5 +1,5 @@
-use fraudwatch_shared::startup::StartupFailure;
-use fraudwatch_shared::{aws, config::ProcessEnv};
+use fraudwatch_core::startup::StartupFailure;
+use fraudwatch_core::{aws, config::ProcessEnv};
 use lambda_http::{Error, Request};
 use predict::api::App;
 use predict::config::PredictConfig;
@@ -16,7 +16,7 @@ async fn main() -> Result<(), StartupFailure> {
     let log_sink = SqsLogSink { sqs: aws::sqs_client(&sdk), queue_url: config.queue_url, fallback };
     let app: &'static App<SqsLogSink> = Box::leak(Box::new(App::new(model, log_sink)));
     let metrics = metrics_cloudwatch_embedded::Builder::new()
-        .cloudwatch_namespace(fraudwatch_shared::metric_names::EMF_NAMESPACE)
+        .cloudwatch_namespace(fraudwatch_core::metric_names::EMF_NAMESPACE)
         .lambda_cold_start_metric("ColdStart")
         .init()?;
     metrics_cloudwatch_embedded::lambda::handler::run_http(metrics, |req: Request| async move {

@@ -13,9 +13,9 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use fraudwatch_shared::log_record::PredictionLogRecord;
-use fraudwatch_shared::model::locate_onnx_runtime;
-use fraudwatch_shared::schema::{feature_index, FEATURE_NAMES, MAX_TRANSACTION_ID_BYTES};
+use fraudwatch_core::log_record::PredictionLogRecord;
+use fraudwatch_core::schema::{feature_index, FEATURE_NAMES, MAX_TRANSACTION_ID_BYTES};
+use fraudwatch_model::locate_onnx_runtime;
 use futures::FutureExt;
 use predict::api::{App, MAX_BATCH_SIZE, MAX_BODY_BYTES};
 use predict::log_sink::{Delivery, PredictionLogSink};

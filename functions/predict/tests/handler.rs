@@ -3,9 +3,9 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use fraudwatch_shared::log_record::PredictionLogRecord;
-use fraudwatch_shared::model::locate_onnx_runtime;
-use fraudwatch_shared::schema::FEATURE_NAMES;
+use fraudwatch_core::log_record::PredictionLogRecord;
+use fraudwatch_core::schema::FEATURE_NAMES;
+use fraudwatch_model::locate_onnx_runtime;
 use lambda_http::{Body, Response};
 
 use predict::api::{App, MAX_BATCH_SIZE, MAX_BODY_BYTES};

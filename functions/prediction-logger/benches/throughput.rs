@@ -11,7 +11,7 @@ use prediction_logger::{Logger, S3Store, MAX_IN_FLIGHT};
 const BATCH: usize = 500;
 const BUCKET: &str = "bench-logs";
 
-fn event(records: &[fraudwatch_shared::log_record::PredictionLogRecord]) -> SqsEvent {
+fn event(records: &[fraudwatch_core::log_record::PredictionLogRecord]) -> SqsEvent {
     let mut event = SqsEvent::default();
     event.records = records
         .iter()

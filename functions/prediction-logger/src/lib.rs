@@ -12,8 +12,8 @@ mod store;
 pub use store::{LogStore, S3Store, StoreError};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use fraudwatch_shared::config::{required, ConfigError, EnvSource};
-use fraudwatch_shared::log_record::{PredictionLogRecord, RecordError};
+use fraudwatch_core::config::{required, ConfigError, EnvSource};
+use fraudwatch_core::log_record::{PredictionLogRecord, RecordError};
 use futures::stream::{self, StreamExt};
 use lambda_runtime::tracing;
 use lambda_runtime::LambdaEvent;

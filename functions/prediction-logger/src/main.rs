@@ -1,6 +1,6 @@
 use aws_lambda_events::event::sqs::SqsEvent;
-use fraudwatch_shared::startup::StartupFailure;
-use fraudwatch_shared::{aws, config::ProcessEnv};
+use fraudwatch_core::startup::StartupFailure;
+use fraudwatch_core::{aws, config::ProcessEnv};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use prediction_logger::{Logger, LoggerConfig, S3Store};
 

@@ -1,7 +1,7 @@
 //! The prediction-log record on its hot paths: predict encodes one per prediction (the SQS message body),
 //! the prediction-logger decodes one and derives its S3 key per object, drift-check decodes every sampled one.
 //! A realistic record: a real transaction's 29 features, a UUIDv7, a request id, a transaction id.
-//! Run: `cargo bench -p fraudwatch-shared --bench log_record`.
+//! Run: `cargo bench -p fraudwatch-core --bench log_record`.
 //!
 //! (This crate's dev build of serde_json has `float_roundtrip`, exact but slightly slower than the default
 //! parser the functions use: decode here is an upper bound.)
@@ -9,8 +9,8 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use fraudwatch_shared::log_record::{FeatureMap, PredictionLogRecord, LOG_SCHEMA_VERSION};
-use fraudwatch_shared::schema::parse_transaction;
+use fraudwatch_core::log_record::{FeatureMap, PredictionLogRecord, LOG_SCHEMA_VERSION};
+use fraudwatch_core::schema::parse_transaction;
 use time::macros::datetime;
 use uuid::Uuid;
 

@@ -100,6 +100,23 @@ impl PredictionLogRecord {
     }
 }
 
+/// A prediction id made at `at`: a UUIDv7 whose time is the record's own timestamp (to the millisecond), so the
+/// id alone names the record's partition ([`key_of_prediction`]).
+pub fn new_prediction_id(at: OffsetDateTime) -> Uuid {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    let seconds = u64::try_from(at.unix_timestamp()).unwrap_or(0);
+    Uuid::new_v7(uuid::Timestamp::from_unix(uuid::NoContext, seconds, at.nanosecond()))
+}
+
+/// The object key of the record with this id, from the id alone (its UUIDv7 time is the record's timestamp,
+/// truncated to the millisecond, which never leaves the hour); `None` for an id that is not a UUIDv7.
+pub fn key_of_prediction(id: Uuid) -> Option<String> {
+    let (seconds, nanos) = id.get_timestamp()?.to_unix();
+    let at = OffsetDateTime::from_unix_timestamp(i64::try_from(seconds).ok()?).ok()?
+        + time::Duration::nanoseconds(nanos.into());
+    Some(format!("{}{id}.json", partition_prefix(at)))
+}
+
 /// `prediction-logs/dt=YYYY-MM-DD/hour=HH/` for the hour holding `ts` (UTC).
 pub fn partition_prefix(ts: OffsetDateTime) -> String {
     let ts = ts.to_offset(time::UtcOffset::UTC);
@@ -245,6 +262,17 @@ mod tests {
         v["features"].as_object_mut().unwrap().remove("V3");
         let err = PredictionLogRecord::decode(&serde_json::to_vec(&v).unwrap()).unwrap_err();
         assert!(err.to_string().contains("feature `V3` is missing"), "{err}");
+    }
+
+    #[test]
+    fn the_id_alone_names_the_key_even_at_an_hour_boundary() {
+        let mut r = sample();
+        for at in [datetime!(2026-11-22 03:59:59.999_999_999 UTC), datetime!(2026-11-22 04:00:00 UTC)] {
+            r.timestamp = at;
+            r.prediction_id = new_prediction_id(at);
+            assert_eq!(key_of_prediction(r.prediction_id).as_deref(), Some(r.s3_key().as_str()));
+        }
+        assert_eq!(key_of_prediction(Uuid::new_v4()), None);
     }
 
     #[test]

@@ -20,8 +20,8 @@ use aws_sdk_s3::primitives::ByteStream;
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 
+use crate::card::{sha256_hex, CardError, ModelCard};
 use crate::config::{optional, parse_s3_uri, ConfigError, EnvSource};
-use crate::model::{sha256_hex, ModelCard, ModelError};
 
 /// The variable naming the registry; unset means "no registry" (predict serves its embedded model).
 pub const MODEL_REGISTRY_URI: &str = "MODEL_REGISTRY_URI";
@@ -36,7 +36,7 @@ pub enum RegistryError {
     #[error("cannot read {path}: {source}")]
     ReadLocal { path: PathBuf, source: std::io::Error },
     #[error("{location}: {source}")]
-    InvalidCard { location: String, source: ModelError },
+    InvalidCard { location: String, source: CardError },
     #[error("{location}: the card says version {card_version:?}, but it belongs to version {path_version:?}")]
     VersionMismatch { location: String, card_version: String, path_version: String },
     #[error("{version:?} is not a valid version name (non-empty, without '/', not {CHAMPION_POINTER:?})")]

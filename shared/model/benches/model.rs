@@ -4,7 +4,7 @@
 //! options and each alternative inside one process, and the per-pair ratio's median is reported — on a
 //! shared machine whose speed drifts by ±50% between runs, separate criterion runs cannot resolve a 5% effect.
 //! Real rows from `model/parity.csv`, the committed `model/model.onnx`.
-//! Run: `cargo bench -p fraudwatch-shared --bench model`.
+//! Run: `cargo bench -p fraudwatch-model --bench model`.
 //!
 //! ONNX Runtime allows one environment per process, so this drives `ort` directly rather than `FraudModel`
 //! (whose own path is measured by `cargo bench -p predict --bench handler`, "model: one score call").
@@ -14,15 +14,15 @@ use std::path::Path;
 use std::time::Instant;
 
 use criterion::Criterion;
-use fraudwatch_shared::model::locate_onnx_runtime;
-use fraudwatch_shared::schema::{Features, FEATURE_COUNT};
+use fraudwatch_core::schema::{Features, FEATURE_COUNT};
+use fraudwatch_model::locate_onnx_runtime;
 use ort::environment::Environment;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::{HasSelectedOutputs, OutputSelector, RunOptions, Session};
 use ort::value::TensorRef;
 
 fn repo_file(name: &str) -> Vec<u8> {
-    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(name)).expect("repo file")
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(name)).expect("repo file")
 }
 
 fn rows(n: usize) -> Vec<Features> {

@@ -8,13 +8,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use fraudwatch_core::card::{sha256_hex, CardError, ModelCard};
+use fraudwatch_core::schema::{Features, FEATURE_COUNT};
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::{HasSelectedOutputs, OutputSelector, RunOptions, Session};
 use ort::value::TensorRef;
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-
-use crate::schema::{Features, FEATURE_COUNT, FEATURE_NAMES};
 
 /// The file name of the ONNX Runtime library inside the PyPI wheel and the Lambda layer.
 pub const ORT_LIBRARY_FILE: &str = "libonnxruntime.so.1";
@@ -28,12 +26,10 @@ pub enum ModelError {
     RuntimeMissing(String),
     #[error("ONNX Runtime could not be initialised from {path}: {reason}")]
     RuntimeInit { path: PathBuf, reason: String },
-    #[error("model card is invalid: {0}")]
-    Card(String),
+    #[error(transparent)]
+    Card(#[from] CardError),
     #[error("model bytes do not match the card: sha256 {actual}, card says {expected}")]
     ChecksumMismatch { expected: String, actual: String },
-    #[error("model card lists features {found:?}, this build expects {expected:?}")]
-    FeatureMismatch { expected: Vec<String>, found: Vec<String> },
     #[error("ONNX model is unusable: {0}")]
     Graph(String),
     #[error("scoring failed: {0}")]
@@ -46,55 +42,6 @@ impl From<ort::Error> for ModelError {
     fn from(e: ort::Error) -> Self {
         ModelError::Graph(e.to_string())
     }
-}
-
-/// The model card written by `training/train.py` (see docs/contracts.md).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ModelCard {
-    pub name: String,
-    pub version: String,
-    pub created_at: String,
-    pub features: Vec<String>,
-    pub threshold: f32,
-    pub threshold_rule: String,
-    pub model_sha256: String,
-    pub training_data_sha256: String,
-    pub reference: ReferenceInfo,
-    #[serde(default)]
-    pub metrics: serde_json::Value,
-    #[serde(default)]
-    pub training: serde_json::Value,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ReferenceInfo {
-    pub file: String,
-    pub rows: usize,
-    pub sha256: String,
-}
-
-impl ModelCard {
-    pub fn from_json(bytes: &[u8]) -> Result<Self, ModelError> {
-        let card: ModelCard = serde_json::from_slice(bytes).map_err(|e| ModelError::Card(e.to_string()))?;
-        if card.features != FEATURE_NAMES {
-            return Err(ModelError::FeatureMismatch {
-                expected: FEATURE_NAMES.iter().map(|s| s.to_string()).collect(),
-                found: card.features,
-            });
-        }
-        if !(card.threshold > 0.0 && card.threshold < 1.0) {
-            return Err(ModelError::Card(format!("threshold must be in (0, 1), got {}", card.threshold)));
-        }
-        if card.version.is_empty() || card.version.contains('/') {
-            return Err(ModelError::Card(format!("version {:?} must be non-empty and free of '/'", card.version)));
-        }
-        Ok(card)
-    }
-}
-
-/// Lowercase hex sha256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
 }
 
 /// The ONNX Runtime library to load: `ORT_DYLIB_PATH` if set, else beside the executable, else the

@@ -9,13 +9,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use fraudwatch_shared::drift::{compare, Dataset, Reference};
-use fraudwatch_shared::schema::FEATURE_COUNT;
+use fraudwatch_core::schema::FEATURE_COUNT;
+use fraudwatch_monitor::drift::{compare, Dataset, Reference};
 
 const WINDOW_ROWS: usize = 100_000;
 
 fn repo_file(name: &str) -> Vec<u8> {
-    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(name)).expect("repo file")
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(name)).expect("repo file")
 }
 
 fn window() -> Dataset {

@@ -22,6 +22,8 @@ pub mod kolmogorov;
 pub mod ks;
 pub mod prometheus;
 pub mod psi;
+#[cfg(feature = "aws")]
+pub mod pushgateway;
 pub mod report;
 #[cfg(feature = "aws")]
 pub mod s3;
@@ -29,8 +31,8 @@ pub mod wasserstein;
 
 use serde::{Deserialize, Serialize};
 
-use crate::schema::{FEATURE_COUNT, FEATURE_NAMES};
 pub use dataset::{DataError, Dataset, Reference};
+use fraudwatch_core::schema::{FEATURE_COUNT, FEATURE_NAMES};
 pub use psi::Histogram;
 pub use report::{DriftReport, Sampling, Window};
 

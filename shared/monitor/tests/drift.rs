@@ -6,16 +6,16 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use fraudwatch_shared::drift::kolmogorov::kstwo_sf;
-use fraudwatch_shared::drift::ks::{ks_2samp, PValueMethod};
-use fraudwatch_shared::drift::prometheus::prometheus_text;
-use fraudwatch_shared::drift::psi::{psi, Bins};
-use fraudwatch_shared::drift::wasserstein::normalized_wasserstein;
-use fraudwatch_shared::drift::{
+use fraudwatch_core::log_record::{FeatureMap, PredictionLogRecord, LOG_SCHEMA_VERSION};
+use fraudwatch_core::schema::{FEATURE_COUNT, FEATURE_NAMES};
+use fraudwatch_monitor::drift::kolmogorov::kstwo_sf;
+use fraudwatch_monitor::drift::ks::{ks_2samp, PValueMethod};
+use fraudwatch_monitor::drift::prometheus::prometheus_text;
+use fraudwatch_monitor::drift::psi::{psi, Bins};
+use fraudwatch_monitor::drift::wasserstein::normalized_wasserstein;
+use fraudwatch_monitor::drift::{
     column_drift, compare, html, Dataset, DriftError, DriftReport, Method, Reference, Sampling, SortedSample, Window,
 };
-use fraudwatch_shared::log_record::{FeatureMap, PredictionLogRecord, LOG_SCHEMA_VERSION};
-use fraudwatch_shared::schema::{FEATURE_COUNT, FEATURE_NAMES};
 use serde_json::Value;
 use time::macros::datetime;
 
@@ -23,7 +23,7 @@ const REL: f64 = 1e-9;
 const P_ABS: f64 = 1e-9;
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 fn fixture() -> &'static Value {
@@ -391,7 +391,7 @@ fn prometheus_text_has_every_contract_metric_with_help_and_type() {
     let text = prometheus_text(&r);
     let s = samples(&text);
     let value = |name: &str, labels: &str| s.iter().find(|(n, l, _)| n == name && l == labels).map(|x| x.2);
-    use fraudwatch_shared::metric_names as m;
+    use fraudwatch_core::metric_names as m;
     for name in [
         m::DRIFT_SHARE,
         m::DRIFT_DATASET,

@@ -13,7 +13,7 @@ use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 
-use crate::schema::{Features, AMOUNT_INDEX, FEATURE_COUNT, FEATURE_NAMES};
+use fraudwatch_core::schema::{Features, AMOUNT_INDEX, FEATURE_COUNT, FEATURE_NAMES};
 
 /// The full data set's fraud prevalence, which `normal` traffic reproduces.
 pub const LIVE_FRAUD_SHARE: f64 = 492.0 / 284_807.0;
@@ -151,7 +151,7 @@ mod tests {
 
     #[test]
     fn real_rows_are_read_with_their_labels() {
-        let parity = Path::new(env!("CARGO_MANIFEST_DIR")).join("../model/parity.csv");
+        let parity = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../model/parity.csv");
         let rows = read_labelled_csv(&parity).unwrap();
         assert_eq!(rows.len(), 3000);
         assert_eq!(rows.iter().filter(|r| r.is_fraud).count(), 98);

@@ -5,9 +5,9 @@
 use std::io::Read;
 use std::path::Path;
 
-use crate::log_record::{PredictionLogRecord, RecordError};
-use crate::model::{sha256_hex, ModelCard, ModelError};
-use crate::schema::{FEATURE_COUNT, FEATURE_NAMES};
+use fraudwatch_core::card::{sha256_hex, CardError, ModelCard};
+use fraudwatch_core::log_record::{PredictionLogRecord, RecordError};
+use fraudwatch_core::schema::{FEATURE_COUNT, FEATURE_NAMES};
 
 use super::PREDICTION_COLUMN;
 
@@ -194,7 +194,7 @@ impl RecordColumns {
 #[derive(Debug, thiserror::Error)]
 pub enum ReferenceError {
     #[error(transparent)]
-    Card(#[from] ModelError),
+    Card(#[from] CardError),
     #[error("reference bytes do not match the card: sha256 {actual}, card says {expected}")]
     ChecksumMismatch { expected: String, actual: String },
     #[error("reference of model {version}: {source}")]

@@ -1,7 +1,9 @@
 //! A drift report as one self-contained HTML page: inline CSS and inline SVG histograms, no script and no
 //! external asset, so it opens from S3 (or an e-mail attachment) anywhere, offline, and leaks nothing.
+//! Written with `maud`, which escapes every interpolated value: a model version or a feature name can
+//! never inject markup.
 
-use std::fmt::Write;
+use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use super::psi::Bins;
 use super::{ColumnDrift, DriftReport};
@@ -28,136 +30,131 @@ figcaption{font-weight:600;margin-bottom:4px}
 
 /// The report as a complete HTML document.
 pub fn render(report: &DriftReport) -> String {
-    let mut h = String::new();
-    let version = esc(&report.model_version);
-    let _ = write!(
-        h,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>Drift report {} (model {version})</title><style>{CSS}</style></head><body>\
-         <h1>Drift report: model {version}</h1><div class=\"meta\">run {} · window {} to {} (UTC) · started {} · \
-         finished {} · reference {} rows</div>",
-        esc(&report.run_id),
-        esc(&report.run_id),
-        rfc3339(report.window.start),
-        rfc3339(report.window.end),
-        rfc3339(report.started_at),
-        rfc3339(report.finished_at),
-        report.reference_rows
-    );
-    let _ = write!(h, "<p><b>{}</b></p>", esc(&report.summary));
-    if report.sampling.sampled {
-        let _ = write!(
-            h,
-            "<div class=\"note\">Sampled: the window held {} prediction logs, more than DRIFT_MAX_ROWS = {}; a uniform \
-             random sample of {} objects (seed {}) was read.</div>",
-            report.sampling.listed_objects, report.sampling.max_rows, report.sampling.max_rows, report.sampling.seed
-        );
-    }
-    if report.corrupt_objects > 0 {
-        let _ = write!(
-            h,
-            "<div class=\"note\">{} object(s) in the window could not be decoded as prediction logs and were skipped.</div>",
-            report.corrupt_objects
-        );
-    }
-
-    h.push_str("<div class=\"cards\">");
-    card(&mut h, "rows compared", &report.window_rows.to_string(), None);
-    match &report.drift {
-        None => {
-            card(&mut h, "verdict", "no data", None);
-        }
-        Some(d) => {
-            card(
-                &mut h,
-                "share of drifted features",
-                &format!("{:.3} ({}/{})", d.share_of_drifted_columns, d.number_of_drifted_columns, d.number_of_columns),
-                Some(d.dataset_drift),
-            );
-            card(
-                &mut h,
-                &format!("dataset drift (share ≥ {})", d.drift_share),
-                yes_no(d.dataset_drift),
-                Some(d.dataset_drift),
-            );
-            if let Some(p) = &d.prediction {
-                card(
-                    &mut h,
-                    &format!("prediction drift ({})", p.method.as_str()),
-                    &format!("{} ({})", yes_no(p.drifted), num(p.score)),
-                    Some(p.drifted),
-                );
+    let version = &report.model_version;
+    let other_versions = report.window_model_versions.len() > 1
+        || report.window_model_versions.keys().any(|v| *v != report.model_version);
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width,initial-scale=1";
+                title { "Drift report " (report.run_id) " (model " (version) ")" }
+                style { (PreEscaped(CSS)) }
+            }
+            body {
+                h1 { "Drift report: model " (version) }
+                div.meta {
+                    "run " (report.run_id) " · window " (rfc3339(report.window.start)) " to " (rfc3339(report.window.end))
+                    " (UTC) · started " (rfc3339(report.started_at)) " · finished " (rfc3339(report.finished_at))
+                    " · reference " (report.reference_rows) " rows"
+                }
+                p { b { (report.summary) } }
+                @if report.sampling.sampled {
+                    div.note {
+                        "Sampled: the window held " (report.sampling.listed_objects) " prediction logs, more than \
+                         DRIFT_MAX_ROWS = " (report.sampling.max_rows) "; a uniform random sample of "
+                        (report.sampling.max_rows) " objects (seed " (report.sampling.seed) ") was read."
+                    }
+                }
+                @if report.corrupt_objects > 0 {
+                    div.note {
+                        (report.corrupt_objects) " object(s) in the window could not be decoded as prediction logs and \
+                         were skipped."
+                    }
+                }
+                div.cards { (cards(report)) }
+                @if other_versions {
+                    div.note {
+                        "The window was scored by model version(s) "
+                        @for (i, (v, n)) in report.window_model_versions.iter().enumerate() {
+                            @if i > 0 { ", " }
+                            (v) " (" (n) " rows)"
+                        }
+                        ", the reference is model " (version) "'s."
+                    }
+                }
+                @if let Some(d) = &report.drift {
+                    h2 { "Per-column drift" }
+                    table {
+                        thead { tr {
+                            th { "column" } th { "method" } th { "score" } th { "threshold" } th { "rule" }
+                            th { "drifted" } th { "PSI" } th { "ref mean" } th { "cur mean" } th { "ref std" }
+                            th { "cur std" }
+                        } }
+                        tbody {
+                            @for c in d.features.iter().chain(&d.prediction) {
+                                tr class=[c.drifted.then_some("drifted")] {
+                                    td { (c.column) } td.m { (c.method.as_str()) } td { (num(c.score)) }
+                                    td { (num(c.threshold)) } td.m { (c.method.rule()) } td { (yes_no(c.drifted)) }
+                                    td { (num(c.psi)) } td { (num(c.reference.mean)) } td { (num(c.current.mean)) }
+                                    td { (num(c.reference.std)) } td { (num(c.current.std)) }
+                                }
+                            }
+                        }
+                    }
+                    h2 { "Histograms" }
+                    div.legend {
+                        "share of rows per bin (PSI bins):"
+                        span.ref style="background:#4c72b0" {} "reference"
+                        span.cur style="background:#dd8452" {} "current"
+                    }
+                    div.grid {
+                        @for c in d.features.iter().chain(&d.prediction) { (histogram_figure(c)) }
+                    }
+                }
             }
         }
-    }
-    if let Some(rate) = report.fraud_rate {
-        let alerting = crate::alert_thresholds::fraud_rate_alerts(rate, report.window_rows);
-        card(&mut h, "fraud rate (flagged)", &format!("{:.4} %", rate * 100.0), Some(alerting));
-    }
-    card(&mut h, "corrupt objects", &report.corrupt_objects.to_string(), Some(report.corrupt_objects > 0));
-    h.push_str("</div>");
-
-    if report.window_model_versions.len() > 1 || report.window_model_versions.keys().any(|v| *v != report.model_version)
-    {
-        let versions: Vec<String> =
-            report.window_model_versions.iter().map(|(v, n)| format!("{} ({n} rows)", esc(v))).collect();
-        let _ = write!(
-            h,
-            "<div class=\"note\">The window was scored by model version(s) {}, the reference is model {version}'s.</div>",
-            versions.join(", ")
-        );
-    }
-
-    if let Some(d) = &report.drift {
-        h.push_str("<h2>Per-column drift</h2><table><thead><tr><th>column</th><th>method</th><th>score</th>\
-            <th>threshold</th><th>rule</th><th>drifted</th><th>PSI</th><th>ref mean</th><th>cur mean</th><th>ref std</th>\
-            <th>cur std</th></tr></thead><tbody>");
-        for c in d.features.iter().chain(&d.prediction) {
-            let _ = write!(
-                h,
-                "<tr{}><td>{}</td><td class=\"m\">{}</td><td>{}</td><td>{}</td><td class=\"m\">{}</td><td>{}</td>\
-                 <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                if c.drifted { " class=\"drifted\"" } else { "" },
-                esc(&c.column),
-                c.method.as_str(),
-                num(c.score),
-                num(c.threshold),
-                c.method.rule(),
-                yes_no(c.drifted),
-                num(c.psi),
-                num(c.reference.mean),
-                num(c.current.mean),
-                num(c.reference.std),
-                num(c.current.std)
-            );
-        }
-        h.push_str("</tbody></table>");
-        h.push_str(
-            "<h2>Histograms</h2><div class=\"legend\">share of rows per bin (PSI bins):\
-             <span class=\"ref\" style=\"background:#4c72b0\"></span>reference\
-             <span class=\"cur\" style=\"background:#dd8452\"></span>current</div><div class=\"grid\">",
-        );
-        for c in d.features.iter().chain(&d.prediction) {
-            histogram_figure(&mut h, c);
-        }
-        h.push_str("</div>");
-    }
-    h.push_str("</body></html>\n");
-    h
+    };
+    let mut out = page.into_string();
+    out.push('\n');
+    out
 }
 
-fn card(h: &mut String, label: &str, value: &str, alert: Option<bool>) {
+/// The headline numbers, each highlighted when the alert that judges it would fire.
+fn cards(report: &DriftReport) -> Markup {
+    html! {
+        (card("rows compared", &report.window_rows.to_string(), None))
+        @match &report.drift {
+            None => (card("verdict", "no data", None)),
+            Some(d) => {
+                (card(
+                    "share of drifted features",
+                    &format!("{:.3} ({}/{})", d.share_of_drifted_columns, d.number_of_drifted_columns, d.number_of_columns),
+                    Some(d.dataset_drift),
+                ))
+                (card(&format!("dataset drift (share ≥ {})", d.drift_share), yes_no(d.dataset_drift), Some(d.dataset_drift)))
+                @if let Some(p) = &d.prediction {
+                    (card(
+                        &format!("prediction drift ({})", p.method.as_str()),
+                        &format!("{} ({})", yes_no(p.drifted), num(p.score)),
+                        Some(p.drifted),
+                    ))
+                }
+            }
+        }
+        @if let Some(rate) = report.fraud_rate {
+            (card(
+                "fraud rate (flagged)",
+                &format!("{:.4} %", rate * 100.0),
+                Some(fraudwatch_core::alert_thresholds::fraud_rate_alerts(rate, report.window_rows)),
+            ))
+        }
+        (card("corrupt objects", &report.corrupt_objects.to_string(), Some(report.corrupt_objects > 0)))
+    }
+}
+
+fn card(label: &str, value: &str, alert: Option<bool>) -> Markup {
     let class = match alert {
-        Some(true) => " alert",
-        Some(false) => " ok",
-        None => "",
+        Some(true) => "card alert",
+        Some(false) => "card ok",
+        None => "card",
     };
-    let _ = write!(h, "<div class=\"card{class}\">{}<b>{}</b></div>", esc(label), esc(value));
+    html! { div class=(class) { (label) b { (value) } } }
 }
 
 /// Bars of reference and current shares per bin, side by side; hovering a bar shows its bin and share.
-fn histogram_figure(h: &mut String, c: &ColumnDrift) {
+fn histogram_figure(c: &ColumnDrift) -> Markup {
     const W: f64 = 280.0;
     const H: f64 = 110.0;
     const AXIS: f64 = 14.0;
@@ -178,40 +175,26 @@ fn histogram_figure(h: &mut String, c: &ColumnDrift) {
     };
     let slot = W / r.len() as f64;
     let bar = (slot / 2.0 - 0.5).max(0.5);
-    let _ = write!(
-        h,
-        "<figure><figcaption>{}{}</figcaption><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{}\" \
-         viewBox=\"0 0 {W} {}\" role=\"img\" aria-label=\"histogram of {}\">",
-        esc(&c.column),
-        if c.drifted { " (drifted)" } else { "" },
-        H + AXIS,
-        H + AXIS,
-        esc(&c.column)
-    );
-    for (i, label) in labels.iter().enumerate() {
-        for (shares, class, offset, side) in [(&r, "ref", 0.0, "reference"), (&cur, "cur", bar, "current")] {
-            let height = shares[i] / top * H;
-            let _ = write!(
-                h,
-                "<rect class=\"{class}\" x=\"{:.2}\" y=\"{:.2}\" width=\"{bar:.2}\" height=\"{height:.2}\">\
-                 <title>{} {}: {:.4}</title></rect>",
-                i as f64 * slot + offset,
-                H - height,
-                side,
-                esc(label),
-                shares[i]
-            );
+    let px = |v: f64| format!("{v:.2}");
+    html! {
+        figure {
+            figcaption { (c.column) @if c.drifted { " (drifted)" } }
+            svg xmlns="http://www.w3.org/2000/svg" width=(W) height=(H + AXIS) viewBox={ "0 0 " (W) " " (H + AXIS) }
+                role="img" aria-label={ "histogram of " (c.column) } {
+                @for (i, label) in labels.iter().enumerate() {
+                    @for (shares, class, offset, side) in [(&r, "ref", 0.0, "reference"), (&cur, "cur", bar, "current")] {
+                        @let height = shares[i] / top * H;
+                        rect class=(class) x=(px(i as f64 * slot + offset)) y=(px(H - height)) width=(px(bar))
+                            height=(px(height)) {
+                            title { (side) " " (label) ": " (format!("{:.4}", shares[i])) }
+                        }
+                    }
+                }
+                text.axis x="0" y=(H + AXIS - 2.0) { (num(lo)) }
+                text.axis x=(W) y=(H + AXIS - 2.0) text-anchor="end" { (num(hi)) }
+            }
         }
     }
-    let _ = write!(
-        h,
-        "<text class=\"axis\" x=\"0\" y=\"{}\">{}</text><text class=\"axis\" x=\"{W}\" y=\"{}\" text-anchor=\"end\">{}</text>\
-         </svg></figure>",
-        H + AXIS - 2.0,
-        esc(&num(lo)),
-        H + AXIS - 2.0,
-        esc(&num(hi))
-    );
 }
 
 fn yes_no(b: bool) -> &'static str {
@@ -238,33 +221,22 @@ fn rfc3339(t: time::OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339).expect("UTC times format")
 }
 
-/// Escapes text for HTML element content and quoted attributes.
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(ch),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn text_is_escaped_and_numbers_are_short() {
-        assert_eq!(esc("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+    fn numbers_are_short() {
         assert_eq!(num(0.0), "0");
         assert_eq!(num(0.12346), "0.1235");
         assert_eq!(num(45.534624), "45.53");
         assert_eq!(num(2e-5), "2.000e-5");
         assert_eq!(num(12345678.0), "1.235e7");
+    }
+
+    #[test]
+    fn interpolated_text_is_escaped() {
+        let markup = card("<script>", "a\"b&c", Some(true)).into_string();
+        assert_eq!(markup, "<div class=\"card alert\">&lt;script&gt;<b>a&quot;b&amp;c</b></div>");
     }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration, OffsetDateTime, Time, UtcOffset};
 
-use crate::log_record::partition_prefixes;
+use fraudwatch_core::log_record::partition_prefixes;
 
 use super::DatasetDrift;
 

@@ -14,7 +14,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use futures::{StreamExt, TryStreamExt};
 use sha2::{Digest, Sha256};
 
-use crate::log_record::PredictionLogRecord;
+use fraudwatch_core::log_record::PredictionLogRecord;
 
 use super::dataset::RecordColumns;
 use super::{html, Dataset, DriftReport, Window};

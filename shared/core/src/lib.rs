@@ -1,0 +1,15 @@
+//! What every fraudwatch function needs, and nothing more: the transaction schema and its validation, the
+//! model card, the prediction-log record and its S3 layout, metric names, alert thresholds, configuration,
+//! start-up reporting, and (feature `aws`) the AWS clients and the model registry.
+
+pub mod alert_thresholds;
+#[cfg(feature = "aws")]
+pub mod aws;
+pub mod card;
+pub mod config;
+pub mod log_record;
+pub mod metric_names;
+#[cfg(feature = "aws")]
+pub mod registry;
+pub mod schema;
+pub mod startup;
