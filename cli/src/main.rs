@@ -49,5 +49,5 @@ async fn s3() -> anyhow::Result<aws_sdk_s3::Client> {
              ${{TMPDIR:-/tmp}}/fraudwatch-stack/fraudctl.env: `set -a; . /tmp/fraudwatch-stack/fraudctl.env; set +a`"
         );
     }
-    Ok(aws::s3_client(&sdk, &ProcessEnv)?)
+    Ok(aws::s3_client(&sdk, &ProcessEnv, aws::STARTUP_S3)?)
 }

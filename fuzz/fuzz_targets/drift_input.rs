@@ -113,6 +113,10 @@ fuzz_target!(|data: &[u8]| {
         fraud_rate: current.fraud_rate(),
         summary: DriftReport::summarise(rows, Some(&drift)),
         drift: Some(drift),
+        stage: "fuzz".into(),
+        expected_interval_seconds: 3600,
+        important_features: vec!["V14".into(), "Amount".into()],
+        feature_importance: BTreeMap::new(),
     };
     let _ = prometheus::prometheus_text(&report);
     let _ = html::render(&report);

@@ -7,8 +7,9 @@
 use std::collections::BTreeSet;
 use std::future::Future;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::{
     ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName,
     QueueAttributeName,
@@ -48,7 +49,7 @@ impl EventSourceMapping {
                 .message_system_attribute_names(MessageSystemAttributeName::All)
                 .send()
                 .await
-                .context("ReceiveMessage")?;
+                .map_err(|e| anyhow::anyhow!("ReceiveMessage: {}", DisplayErrorContext(e)))?;
             if out.messages().is_empty() {
                 break;
             }
@@ -103,7 +104,7 @@ impl EventSourceMapping {
                 .set_entries(Some(entries.collect()))
                 .send()
                 .await
-                .context("DeleteMessageBatch")?;
+                .map_err(|e| anyhow::anyhow!("DeleteMessageBatch: {}", DisplayErrorContext(e)))?;
             anyhow::ensure!(out.failed().is_empty(), "DeleteMessageBatch refused {:?}", out.failed());
         }
         if self.retry_at_once {
@@ -129,7 +130,7 @@ impl EventSourceMapping {
                 .set_entries(Some(entries.collect()))
                 .send()
                 .await
-                .context("ChangeMessageVisibilityBatch")?;
+                .map_err(|e| anyhow::anyhow!("ChangeMessageVisibilityBatch: {}", DisplayErrorContext(e)))?;
         }
         Ok(())
     }
@@ -164,7 +165,7 @@ impl EventSourceMapping {
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
             .send()
             .await
-            .context("GetQueueAttributes")?;
+            .map_err(|e| anyhow::anyhow!("GetQueueAttributes: {}", DisplayErrorContext(e)))?;
         Ok(out.attributes().into_iter().flatten().filter_map(|(_, v)| v.parse::<usize>().ok()).sum())
     }
 }

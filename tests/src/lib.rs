@@ -24,6 +24,8 @@ pub mod lambda_emulator;
 pub const ACCESS_KEY: &str = "fraudwatch-test";
 pub const SECRET_KEY: &str = "fraudwatch-test-secret";
 pub const REGION: &str = "eu-west-1";
+/// The prediction-logger's SQS `BatchSize` in infra/template.yaml (tests/tests/thresholds.rs checks it).
+pub const LOGGER_BATCH_SIZE: usize = 100;
 
 /// The workspace root.
 pub fn repo_root() -> PathBuf {
@@ -34,6 +36,23 @@ pub fn repo_root() -> PathBuf {
 /// provenance, licence and citation are in `data/SOURCE.md`).
 pub fn sample_data() -> PathBuf {
     repo_root().join("data/creditcard-sample-39960.csv.gz")
+}
+
+/// The committed model as another version: `model/`'s model and reference with `version` (and, if given,
+/// another threshold) in the card, so the card's sha256s still match — a second model for the registry.
+pub fn committed_model_as(version: &str, threshold: Option<f64>) -> Result<tempfile::TempDir> {
+    let dir = tempfile::tempdir()?;
+    let model = repo_root().join("model");
+    for name in ["model.onnx", "reference.csv.gz"] {
+        std::fs::copy(model.join(name), dir.path().join(name))?;
+    }
+    let mut card: serde_json::Value = serde_json::from_slice(&std::fs::read(model.join("card.json"))?)?;
+    card["version"] = version.into();
+    if let Some(threshold) = threshold {
+        card["threshold"] = threshold.into();
+    }
+    std::fs::write(dir.path().join("card.json"), serde_json::to_vec_pretty(&card)?)?;
+    Ok(dir)
 }
 
 /// Finds an executable on PATH, in `.venv/bin` or in `~/.cargo/bin`.
@@ -258,7 +277,8 @@ pub fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
         .timeout_config(
             aws_config::timeout::TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(2))
-                .operation_attempt_timeout(Duration::from_secs(10))
+                // moto serves one request at a time on these two cores: a receive can wait behind dozens of sends.
+                .operation_attempt_timeout(Duration::from_secs(30))
                 .build(),
         )
         .build()
@@ -468,24 +488,65 @@ impl Prometheus {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// The alerts Prometheus currently reports (`/api/v1/alerts`), as `(alertname, state)` pairs.
-    pub async fn alerts(&self) -> Result<Vec<(String, String)>> {
+    /// The alerts Prometheus currently reports (`/api/v1/alerts`).
+    pub async fn alerts(&self) -> Result<Vec<Alert>> {
         let v: serde_json::Value = reqwest::get(format!("{}/api/v1/alerts", self.url())).await?.json().await?;
-        Ok(v["data"]["alerts"]
-            .as_array()
-            .map(|alerts| {
-                alerts
-                    .iter()
-                    .map(|a| {
-                        (
-                            a["labels"]["alertname"].as_str().unwrap_or_default().to_string(),
-                            a["state"].as_str().unwrap_or_default().to_string(),
-                        )
-                    })
-                    .collect()
+        let alerts = v["data"]["alerts"].as_array().context("no data.alerts")?;
+        Ok(alerts
+            .iter()
+            .map(|a| Alert {
+                name: a["labels"]["alertname"].as_str().unwrap_or_default().to_string(),
+                state: a["state"].as_str().unwrap_or_default().to_string(),
+                labels: serde_json::from_value(a["labels"].clone()).unwrap_or_default(),
             })
-            .unwrap_or_default())
+            .collect())
     }
+
+    /// The alerts once Prometheus has seen a push: waits until `query` returns `expected` (the push was
+    /// scraped), then until every rule group has been evaluated after that scrape — a condition, not a sleep.
+    pub async fn alerts_after(&self, query: &str, expected: f64, timeout: Duration) -> Result<Vec<Alert>> {
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + timeout;
+        let seen_at = loop {
+            let v: serde_json::Value = http
+                .get(format!("{}/api/v1/query", self.url()))
+                .query(&[("query", query)])
+                .send()
+                .await?
+                .json()
+                .await?;
+            let sample = &v["data"]["result"][0]["value"];
+            if sample[1].as_str().and_then(|x| x.parse::<f64>().ok()) == Some(expected) {
+                break sample[0].as_f64().context("a sample time")?;
+            }
+            anyhow::ensure!(Instant::now() < deadline, "Prometheus never saw {query} = {expected}: {v}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        loop {
+            let v: serde_json::Value = http.get(format!("{}/api/v1/rules", self.url())).send().await?.json().await?;
+            let groups = v["data"]["groups"].as_array().context("no data.groups")?;
+            let evaluated_after = groups.iter().all(|g| {
+                g["lastEvaluation"]
+                    .as_str()
+                    .and_then(|t| time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok())
+                    .is_some_and(|t| t.unix_timestamp_nanos() as f64 / 1e9 > seen_at)
+            });
+            if evaluated_after {
+                return self.alerts().await;
+            }
+            anyhow::ensure!(Instant::now() < deadline, "the rules were not evaluated after the scrape: {v}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// One alert as Prometheus (or Alertmanager) reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alert {
+    pub name: String,
+    /// `pending` or `firing`.
+    pub state: String,
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 /// `n` realistic prediction-log records, one every `spacing` from `start`: the features of real held-out

@@ -7,12 +7,14 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context as _, Result};
 use drift_check::{load_reference, App, DriftCheckConfig, DriftCheckError, RunSummary};
+use fraudwatch_core::aws::{self, DRIFT_S3};
 use fraudwatch_core::log_record::{FeatureMap, PredictionLogRecord, LOG_SCHEMA_VERSION};
 use fraudwatch_core::metric_names as m;
 use fraudwatch_core::schema::{Features, FEATURE_COUNT, FEATURE_NAMES};
 use fraudwatch_model::{locate_onnx_runtime, FraudModel};
+use fraudwatch_monitor::drift::pushgateway::PUSH_TIMEOUT;
 use fraudwatch_monitor::drift::DriftReport;
-use fraudwatch_tests::{repo_root, Pushgateway, S3Server};
+use fraudwatch_tests::{repo_root, sdk_config, Pushgateway, S3Server, StalledServer};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
 use time::macros::datetime;
@@ -114,9 +116,18 @@ fn objects(records: &[PredictionLogRecord]) -> Vec<(String, Vec<u8>)> {
     records.iter().map(|r| (r.s3_key(), r.encode())).collect()
 }
 
+/// When the tests' drift checks run: a fixed instant plus the real time elapsed since the test started, so
+/// report keys and timestamps never depend on the hour (or UTC day) the suite runs at, and durations are real.
+const NOW: OffsetDateTime = datetime!(2026-11-22 10:17:03 UTC);
+
+fn test_clock() -> drift_check::Clock {
+    let started = std::time::Instant::now();
+    std::sync::Arc::new(move || NOW + started.elapsed())
+}
+
 fn app(s3: &S3Server, pushgateway_url: &str, max_rows: &str) -> Result<App> {
     let env = [("LOG_BUCKET", BUCKET), ("PUSHGATEWAY_URL", pushgateway_url), ("DRIFT_MAX_ROWS", max_rows)];
-    Ok(App::new(s3.client(), DriftCheckConfig::from_env(&env)?, load_reference()?))
+    Ok(App::new(s3.client(), DriftCheckConfig::from_env(&env)?, load_reference()?, None)?.with_clock(test_clock()))
 }
 
 /// Invokes the handler as the Lambda runtime does.
@@ -176,10 +187,7 @@ async fn normal_traffic_is_not_drift_and_the_verdict_reaches_the_pushgateway() -
     let summary = invoke(&app, scheduled).await?;
 
     assert_eq!((summary.window_rows, summary.corrupt_objects, summary.sampled), (records.len(), 0, false));
-    assert_eq!(
-        summary.report.json_key,
-        format!("drift-reports/dt={}/{}.json", OffsetDateTime::now_utc().date(), summary.run_id)
-    );
+    assert_eq!(summary.report.json_key, format!("drift-reports/dt={}/{}.json", NOW.date(), summary.run_id));
     assert!(!summary.dataset_drift && summary.share_of_drifted_columns == 0.0, "{}", summary.summary);
     // Fraud-free live-like traffic against the live-prevalence reference: no prediction drift either.
     assert_eq!(summary.prediction_drifted, Some(false), "{}", summary.summary);
@@ -200,14 +208,18 @@ async fn normal_traffic_is_not_drift_and_the_verdict_reaches_the_pushgateway() -
     assert_eq!(metrics[m::DRIFT_FEATURE_SCORE].len(), FEATURE_COUNT);
     assert_eq!(metrics[m::DRIFT_FEATURE_PSI].len(), FEATURE_COUNT);
     let last_success = value(&metrics, m::DRIFT_LAST_SUCCESS).unwrap();
-    assert!((OffsetDateTime::now_utc().unix_timestamp() as f64 - last_success).abs() < 120.0);
+    assert!(last_success >= NOW.unix_timestamp() as f64 && last_success < (NOW.unix_timestamp() + 120) as f64);
     assert!(value(&metrics, m::DRIFT_RUN_DURATION_SECONDS).unwrap() > 0.0);
 
     let (report, html) = saved_report(&s3, &summary).await?;
     assert_eq!(report.window.start, DAY_START);
     assert_eq!(report.window_model_versions, BTreeMap::from([("v1".to_string(), records.len())]));
     assert_eq!(report.drift.as_ref().unwrap().features[0].method.as_str(), "wasserstein");
-    assert!(html.contains("<table>") && html.contains("<td>V14</td><td class=\"m\">wasserstein</td>"), "drift table");
+    assert!(
+        html.contains("<table>")
+            && html.contains("<td>V14</td><td class=\"m\">yes</td><td class=\"m\">wasserstein</td>"),
+        "drift table"
+    );
     assert_eq!(html.matches("<svg ").count(), FEATURE_COUNT + 1);
     Ok(())
 }
@@ -315,7 +327,7 @@ async fn a_failed_push_fails_the_invocation_after_the_report_is_saved() -> Resul
     let err = invoke(&app(&s3, &unreachable, "100000")?, day_input()).await.unwrap_err();
     let message = err.to_string();
     assert!(matches!(err, DriftCheckError::Push { .. }), "{message}");
-    assert!(message.contains(&format!("{unreachable}/metrics/job/fraud_drift_check/model_version/v1")), "{message}");
+    assert!(message.contains(&format!("{unreachable}/metrics/job/fraud_drift_check/stage/local")), "{message}");
     assert!(message.contains("is unreachable"), "{message}");
     let reports = s3.keys(BUCKET, "drift-reports/").await?;
     assert_eq!(reports.len(), 2, "the JSON and HTML report are saved before the push: {reports:?}");
@@ -329,5 +341,41 @@ async fn a_failed_push_fails_the_invocation_after_the_report_is_saved() -> Resul
     assert!(message.contains(&wrong_prefix), "{message}");
     assert_eq!(s3.keys(BUCKET, "drift-reports/").await?.len(), 4);
     assert!(pushed(&gateway).await?.is_empty());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_stalled_pushgateway_fails_the_push_within_its_timeout_and_the_report_is_kept() -> Result<()> {
+    let records = logged(&legit_rows()?[..300], DAY_START)?;
+    let s3 = bucket_with(objects(&records)).await?;
+    let stalled = StalledServer::start()?;
+    let started = std::time::Instant::now();
+    let result = tokio::time::timeout(PUSH_TIMEOUT * 3, invoke(&app(&s3, &stalled.endpoint(), "100000")?, day_input()))
+        .await
+        .context("the run outlived the push timeout: a stalled gateway held drift-check")?;
+    let took = started.elapsed();
+    let err = result.unwrap_err();
+    assert!(matches!(err, DriftCheckError::Push { .. }), "{err}");
+    assert!(err.to_string().contains("timed out") || err.to_string().contains("timeout"), "{err}");
+    assert!(took < PUSH_TIMEOUT + std::time::Duration::from_secs(5), "took {took:?}");
+    assert_eq!(s3.keys(BUCKET, "drift-reports/").await?.len(), 2, "the report was saved before the push");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_stalled_bucket_fails_the_run_clearly_within_its_budget() -> Result<()> {
+    let stalled = StalledServer::start()?;
+    let client = aws::s3_client(&sdk_config(&stalled.endpoint()), &[("S3_FORCE_PATH_STYLE", "true")], DRIFT_S3)?;
+    let env = [("LOG_BUCKET", BUCKET)];
+    let app = App::new(client, DriftCheckConfig::from_env(&env)?, load_reference()?, None)?.with_clock(test_clock());
+    let started = std::time::Instant::now();
+    let result = tokio::time::timeout(DRIFT_S3.operation * 3, invoke(&app, day_input()))
+        .await
+        .context("the run outlived its S3 budget: a stalled bucket held drift-check until Lambda's timeout")?;
+    let took = started.elapsed();
+    let err = result.unwrap_err();
+    assert!(matches!(err, DriftCheckError::Read(_)), "{err}");
+    assert!(err.to_string().contains("ListObjectsV2"), "{err}");
+    assert!(took < DRIFT_S3.operation + std::time::Duration::from_secs(5), "took {took:?}");
     Ok(())
 }

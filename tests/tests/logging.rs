@@ -8,10 +8,13 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
+use fraudwatch_core::aws::{self, CallBudget, LOGGER_S3, PREDICT_S3_FALLBACK, PREDICT_SQS};
 use fraudwatch_core::log_record::{PredictionLogRecord, PREDICTION_LOG_PREFIX};
-use fraudwatch_core::metric_names::{LOG_ENQUEUE_FAILURES_TOTAL, LOG_ENQUEUE_SECONDS};
+use fraudwatch_core::metric_names::{
+    LOG_ENQUEUE_FAILURES_TOTAL, LOG_ENQUEUE_SECONDS, LOG_ONLY_IN_STDOUT_TOTAL, LOG_WRITTEN_BY_FALLBACK_TOTAL,
+};
 use fraudwatch_tests::event_source::EventSourceMapping;
-use fraudwatch_tests::{prediction_records, S3Server, SqsServer};
+use fraudwatch_tests::{prediction_records, sdk_config, S3Server, SqsServer, StalledServer, LOGGER_BATCH_SIZE};
 use lambda_runtime::{Context, LambdaEvent};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use predict::log_sink::{Delivery, PredictionLogSink, S3Fallback, SqsLogSink};
@@ -20,8 +23,7 @@ use time::{Duration, OffsetDateTime};
 use tokio::sync::Notify;
 
 const BUCKET: &str = "fraudwatch-data";
-/// The event source mapping's `BatchSize` in infra/template.yaml.
-const BATCH_SIZE: usize = 100;
+const BATCH_SIZE: usize = LOGGER_BATCH_SIZE;
 
 async fn s3_with_bucket() -> S3Server {
     let s3 = S3Server::start().await.unwrap();
@@ -47,6 +49,8 @@ fn sink(sqs: &SqsServer, queue_url: &str, s3: &S3Server) -> SqsLogSink {
 struct SubmitMetrics {
     enqueue_seconds: Vec<f64>,
     enqueue_failures: u64,
+    written_by_fallback: u64,
+    only_in_stdout: u64,
 }
 
 /// `sink.submit(records)` with a recorder installed for this (current-thread) test runtime.
@@ -64,6 +68,8 @@ async fn submit_recording(sink: &SqsLogSink, records: &[PredictionLogRecord]) ->
                 recorded.enqueue_seconds.extend(samples.into_iter().map(|s| s.into_inner()))
             }
             (LOG_ENQUEUE_FAILURES_TOTAL, DebugValue::Counter(n)) => recorded.enqueue_failures += n,
+            (LOG_WRITTEN_BY_FALLBACK_TOTAL, DebugValue::Counter(n)) => recorded.written_by_fallback += n,
+            (LOG_ONLY_IN_STDOUT_TOTAL, DebugValue::Counter(n)) => recorded.only_in_stdout += n,
             _ => {}
         }
     }
@@ -306,11 +312,103 @@ async fn predict_writes_to_s3_directly_when_sqs_is_down_and_to_stdout_when_both_
     let (delivery, metrics) = submit_recording(&sink, &records).await;
     assert_eq!(delivery, Delivery { written_to_s3: 12, ..Delivery::default() });
     assert_eq!((metrics.enqueue_failures, metrics.enqueue_seconds.len()), (12, 1), "counted for the alarm");
+    // Written by the fallback: safe, counted apart from the records that would need recovering.
+    assert_eq!((metrics.written_by_fallback, metrics.only_in_stdout), (12, 0));
     // At the key the logger would have used: a late SQS delivery rewrites the same object.
     assert_logged_exactly(&s3, &records).await;
 
     s3.stop();
     let (delivery, metrics) = submit_recording(&sink, &self::records(4)).await;
     assert_eq!(delivery, Delivery { only_in_stdout: 4, ..Delivery::default() });
-    assert_eq!(metrics.enqueue_failures, 4);
+    assert_eq!((metrics.enqueue_failures, metrics.written_by_fallback, metrics.only_in_stdout), (4, 0, 4));
+}
+
+/// A client of the production time budget for a local endpoint.
+fn budgeted_s3(endpoint: &str, budget: CallBudget) -> aws_sdk_s3::Client {
+    aws::s3_client(&sdk_config(endpoint), &[("S3_FORCE_PATH_STYLE", "true")], budget).unwrap()
+}
+
+/// Longest a log hand-off may take: SQS's whole budget, then the direct S3 write's, plus scheduling slack.
+fn hand_off_budget() -> std::time::Duration {
+    PREDICT_SQS.operation + PREDICT_S3_FALLBACK.operation + std::time::Duration::from_secs(1)
+}
+
+#[tokio::test]
+async fn a_stalled_queue_hands_every_record_to_s3_within_the_budget_and_a_late_delivery_adds_nothing() {
+    let (s3, sqs) = tokio::join!(s3_with_bucket(), SqsServer::start());
+    let sqs = sqs.unwrap();
+    let queue = sqs.create_queue("prediction-log", None).await.unwrap();
+    let sink = SqsLogSink {
+        sqs: aws::sqs_client(&sdk_config(&sqs.endpoint()), PREDICT_SQS),
+        queue_url: queue.clone(),
+        fallback: Some(S3Fallback { s3: budgeted_s3(&s3.endpoint(), PREDICT_S3_FALLBACK), bucket: BUCKET.into() }),
+    };
+    let records = records(25);
+
+    // Frozen, not dead: the kernel still accepts connections, nothing answers (SIGSTOP).
+    sqs.process().freeze().unwrap();
+    let started = std::time::Instant::now();
+    let delivery = tokio::time::timeout(4 * hand_off_budget(), sink.submit(&records)).await;
+    let took = started.elapsed();
+    sqs.process().thaw().unwrap();
+    let delivery = delivery.expect("the hand-off outlived its budget: the stalled queue held the request");
+    assert!(took <= hand_off_budget(), "the hand-off took {took:?}");
+    assert_eq!(delivery, Delivery { written_to_s3: 25, ..Delivery::default() });
+    assert_logged_exactly(&s3, &records).await;
+
+    // The queue comes back and may still take the sends it had buffered: the logger then rewrites the same
+    // keys — still exactly one object per prediction.
+    let esm = mapping(&sqs, &queue);
+    let responses = drain(&esm, &Logger::new(s3_store(&s3))).await;
+    assert!(responses.iter().all(|r| r.batch_item_failures.is_empty()), "{responses:?}");
+    assert_logged_exactly(&s3, &records).await;
+}
+
+#[tokio::test]
+async fn a_stalled_bucket_behind_a_dead_queue_sends_the_records_to_stdout_within_the_budget() {
+    let stalled = StalledServer::start().unwrap();
+    let sink = SqsLogSink {
+        // Nothing listens on port 1: the queue refuses at once.
+        sqs: aws::sqs_client(&sdk_config("http://127.0.0.1:1"), PREDICT_SQS),
+        queue_url: "http://127.0.0.1:1/000000000000/prediction-log".into(),
+        fallback: Some(S3Fallback { s3: budgeted_s3(&stalled.endpoint(), PREDICT_S3_FALLBACK), bucket: BUCKET.into() }),
+    };
+    let started = std::time::Instant::now();
+    let delivery = tokio::time::timeout(4 * hand_off_budget(), sink.submit(&records(7))).await;
+    let took = started.elapsed();
+    let delivery = delivery.expect("the hand-off outlived its budget: the stalled bucket held the request");
+    assert!(took <= hand_off_budget(), "the hand-off took {took:?}");
+    assert_eq!(delivery, Delivery { only_in_stdout: 7, ..Delivery::default() });
+}
+
+#[tokio::test]
+async fn a_stalled_bucket_fails_the_batch_items_before_the_invocation_s_deadline() {
+    let (s3, sqs) = tokio::join!(s3_with_bucket(), SqsServer::start());
+    let sqs = sqs.unwrap();
+    let queue = sqs.create_queue("prediction-log", None).await.unwrap();
+    let records = records(BATCH_SIZE);
+    assert_eq!(sink(&sqs, &queue, &s3).submit(&records).await.queued, BATCH_SIZE);
+    let esm = mapping(&sqs, &queue);
+    let batch = esm.receive().await.unwrap();
+    assert_eq!(batch.len(), BATCH_SIZE);
+
+    // The logger's S3 stalls; Lambda would kill the invocation at its deadline (here 12 s away, the
+    // template's is 30 s) and redeliver the whole batch.
+    let stalled = StalledServer::start().unwrap();
+    let logger = Logger::new(S3Store { client: budgeted_s3(&stalled.endpoint(), LOGGER_S3), bucket: BUCKET.into() });
+    let budget = std::time::Duration::from_secs(12);
+    let mut context = Context::default();
+    let deadline = std::time::SystemTime::now() + budget;
+    context.deadline = deadline.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    let started = std::time::Instant::now();
+    let response = tokio::time::timeout(2 * budget, logger.handle(LambdaEvent::new(esm.event(&batch), context))).await;
+    let took = started.elapsed();
+    let response = response.expect("the batch outlived the invocation: Lambda would have killed it");
+    assert!(took < budget, "returned after {took:?}, past the deadline");
+    assert_eq!(failed_ids(&response).len(), BATCH_SIZE, "every unwritten record is a batch item failure");
+
+    // Redelivered to a logger whose S3 answers: every record written once.
+    esm.settle(&batch, &response).await.unwrap();
+    drain(&esm, &Logger::new(s3_store(&s3))).await;
+    assert_logged_exactly(&s3, &records).await;
 }

@@ -7,7 +7,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use fraudwatch_core::card::{sha256_hex, ModelCard};
 use fraudwatch_core::registry::{Registry, RegistryError, RegistryUri, CARD_FILE, MODEL_FILE, REFERENCE_FILE};
 use fraudwatch_model::FraudModel;
-use fraudwatch_tests::{repo_root, S3Server};
+use fraudwatch_tests::{committed_model_as, repo_root, S3Server};
 use predict::config::{PredictConfig, StartupError};
 
 const BUCKET: &str = "fraudwatch-models";
@@ -21,19 +21,9 @@ fn v1_dir() -> PathBuf {
     repo_root().join("model")
 }
 
-/// v2: the committed model and reference with another version and threshold in the card, so the
-/// card's sha256s still match.
+/// v2: the committed model and reference with another version and threshold in the card.
 fn v2_dir() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for name in [MODEL_FILE, REFERENCE_FILE] {
-        std::fs::copy(v1_dir().join(name), dir.path().join(name)).unwrap();
-    }
-    let mut card: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(v1_dir().join(CARD_FILE)).unwrap()).unwrap();
-    card["version"] = "v2".into();
-    card["threshold"] = 0.75.into();
-    std::fs::write(dir.path().join(CARD_FILE), serde_json::to_vec_pretty(&card).unwrap()).unwrap();
-    dir
+    committed_model_as("v2", Some(0.75)).unwrap()
 }
 
 async fn start() -> (S3Server, Registry) {

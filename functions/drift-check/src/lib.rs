@@ -10,16 +10,20 @@
 //!   error alarm fires) with the report already in S3.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
+use fraudwatch_core::card::is_valid_version;
 use fraudwatch_core::config::{optional, parse_or, required, ConfigError, EnvSource};
+use fraudwatch_core::metric_names::{DRIFT_CHECK_PUSH_FAILURES_TOTAL, DRIFT_CHECK_WINDOW_ROWS};
 use fraudwatch_core::registry::{Registry, RegistryError, RegistryUri};
+use fraudwatch_core::telemetry;
 use fraudwatch_monitor::drift::dataset::ReferenceError;
 use fraudwatch_monitor::drift::prometheus::prometheus_text;
-use fraudwatch_monitor::drift::pushgateway::{PushError, Pushgateway};
+use fraudwatch_monitor::drift::pushgateway::{BasicAuth, PushError, Pushgateway};
 use fraudwatch_monitor::drift::s3::{read_window, save_report, S3Error, SavedReport};
 use fraudwatch_monitor::drift::{compare, DriftError, DriftReport, Reference, Sampling, Window};
 use lambda_runtime::{tracing, Diagnostic, LambdaEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::sync::Arc;
 use time::OffsetDateTime;
 
 /// The training reference and its card, compiled in so a deployment is one artifact.
@@ -28,6 +32,8 @@ pub const EMBEDDED_CARD: &[u8] = include_bytes!("../../../model/card.json");
 
 /// The longest window a run may read (30 days, the template's `DriftWindowHours` maximum).
 pub const MAX_WINDOW_HOURS: u32 = 720;
+/// `DRIFT_MAX_ROWS` unless set (the template's `DriftMaxRows` default).
+pub const DEFAULT_MAX_ROWS: usize = 100_000;
 
 /// The training reference of the model embedded in the binaries (predict serves that model when no
 /// registry is configured).
@@ -51,6 +57,20 @@ pub async fn reference_for(s3: &aws_sdk_s3::Client, registry: Option<RegistryUri
     }
 }
 
+/// The Pushgateway's credentials from the Secrets Manager secret `arn` (read once, at cold start; the secret
+/// is never logged, and errors never quote it).
+pub async fn pushgateway_auth(secrets: &aws_sdk_secretsmanager::Client, arn: &str) -> Result<BasicAuth, StartupError> {
+    let secret_error = |reason: String| StartupError::Secret { arn: arn.to_string(), reason };
+    let out = secrets
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .map_err(|e| secret_error(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string()))?;
+    let json = out.secret_string().ok_or_else(|| secret_error("it holds no SecretString".into()))?;
+    Ok(BasicAuth::from_secret_json(json)?)
+}
+
 /// Why drift-check could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -60,6 +80,10 @@ pub enum StartupError {
     Reference(#[from] ReferenceError),
     #[error("the model registry: {0}")]
     Registry(#[from] RegistryError),
+    #[error("the Pushgateway: {0}")]
+    Pushgateway(#[from] PushError),
+    #[error("reading the Pushgateway secret {arn}: {reason}")]
+    Secret { arn: String, reason: String },
 }
 
 /// drift-check's configuration, read once at cold start.
@@ -75,6 +99,13 @@ pub struct DriftCheckConfig {
     /// `DRIFT_MAX_ROWS` (default 100,000): at most this many log objects are read; a larger window is
     /// sampled uniformly.
     pub max_rows: usize,
+    /// `FRAUDWATCH_STAGE` (default `local`): the Pushgateway group this stage's results replace.
+    pub stage: String,
+    /// `DRIFT_INTERVAL_SECONDS` (default 3600): the schedule's period, pushed for the staleness alert.
+    pub interval_seconds: u64,
+    /// `PUSHGATEWAY_BASIC_AUTH_SECRET_ARN` (optional): the Secrets Manager secret holding the gateway's
+    /// credentials, read once at cold start; set, it requires an https:// `PUSHGATEWAY_URL`.
+    pub pushgateway_secret_arn: Option<String>,
 }
 
 impl DriftCheckConfig {
@@ -90,11 +121,34 @@ impl DriftCheckConfig {
         if !(1..=MAX_WINDOW_HOURS).contains(&window_hours) {
             return Err(invalid("DRIFT_WINDOW_HOURS", format!("= {window_hours} must be 1 to {MAX_WINDOW_HOURS}")));
         }
-        let max_rows = parse_or(env, "DRIFT_MAX_ROWS", 100_000usize)?;
+        let max_rows = parse_or(env, "DRIFT_MAX_ROWS", DEFAULT_MAX_ROWS)?;
         if max_rows == 0 {
             return Err(invalid("DRIFT_MAX_ROWS", "= 0 must be at least 1".into()));
         }
-        Ok(DriftCheckConfig { bucket: required(env, "LOG_BUCKET")?, pushgateway_url, window_hours, max_rows })
+        let interval_seconds = parse_or(env, "DRIFT_INTERVAL_SECONDS", 3600u64)?;
+        if !(60..=86_400).contains(&interval_seconds) {
+            return Err(invalid("DRIFT_INTERVAL_SECONDS", format!("= {interval_seconds} must be 60 to 86400")));
+        }
+        let stage = telemetry::stage(env);
+        if !is_valid_version(&stage) {
+            return Err(invalid("FRAUDWATCH_STAGE", format!("= {stage:?} must be 1 to 64 of A-Z a-z 0-9 . _ -")));
+        }
+        let pushgateway_secret_arn = optional(env, "PUSHGATEWAY_BASIC_AUTH_SECRET_ARN");
+        if pushgateway_secret_arn.is_some() && !pushgateway_url.as_deref().is_some_and(|u| u.starts_with("https://")) {
+            return Err(invalid(
+                "PUSHGATEWAY_URL",
+                format!("= {pushgateway_url:?} must be https:// when PUSHGATEWAY_BASIC_AUTH_SECRET_ARN is set"),
+            ));
+        }
+        Ok(DriftCheckConfig {
+            bucket: required(env, "LOG_BUCKET")?,
+            pushgateway_url,
+            window_hours,
+            max_rows,
+            stage,
+            interval_seconds,
+            pushgateway_secret_arn,
+        })
     }
 }
 
@@ -157,7 +211,8 @@ pub fn requested_window(payload: &Value, now: OffsetDateTime, default_hours: u32
             WindowSpec::Date(text) => {
                 let date = time::Date::parse(&text, time::macros::format_description!("[year]-[month]-[day]"))
                     .map_err(|e| input_error(&format!("window.date {text:?}: {e}")))?;
-                Ok(Window::day(date))
+                Window::day(date)
+                    .ok_or_else(|| input_error(&format!("window.date {text:?}: its day ends past year 9999")))
             }
             WindowSpec::Hours(hours) if (1..=MAX_WINDOW_HOURS).contains(&hours) => Ok(Window::hours_before(now, hours)),
             WindowSpec::Hours(hours) => {
@@ -211,21 +266,40 @@ pub struct App {
     pub config: DriftCheckConfig,
     pub reference: Reference,
     pushgateway: Option<Pushgateway>,
+    clock: Clock,
 }
 
+/// What time it is: the system clock in production; tests pass their own, so no assertion depends on the
+/// hour (or the UTC day) they happen to run at.
+pub type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
+
 impl App {
-    pub fn new(s3: aws_sdk_s3::Client, config: DriftCheckConfig, reference: Reference) -> Self {
-        let pushgateway = config.pushgateway_url.as_deref().map(Pushgateway::new);
-        App { s3, config, reference, pushgateway }
+    /// `pushgateway_auth` is the secret's credentials when `PUSHGATEWAY_BASIC_AUTH_SECRET_ARN` is set.
+    pub fn new(
+        s3: aws_sdk_s3::Client,
+        config: DriftCheckConfig,
+        reference: Reference,
+        pushgateway_auth: Option<BasicAuth>,
+    ) -> Result<Self, StartupError> {
+        let pushgateway = match &config.pushgateway_url {
+            Some(url) => Some(Pushgateway::new(url, &config.stage, pushgateway_auth)?),
+            None => None,
+        };
+        Ok(App { s3, config, reference, pushgateway, clock: Arc::new(OffsetDateTime::now_utc) })
+    }
+
+    /// The same app on another clock.
+    pub fn with_clock(self, clock: Clock) -> Self {
+        App { clock, ..self }
     }
 
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<RunSummary, DriftCheckError> {
-        self.run(&event.payload, OffsetDateTime::now_utc()).await
+        self.run(&event.payload, (self.clock)()).await
     }
 
     /// One drift check of the window `payload` asks for, as of `now`.
     pub async fn run(&self, payload: &Value, now: OffsetDateTime) -> Result<RunSummary, DriftCheckError> {
-        let started_at = OffsetDateTime::now_utc();
+        let started_at = (self.clock)();
         let window = requested_window(payload, now, self.config.window_hours)?;
         // Seeded by the window, so a retry of the same window reads the same sample.
         let seed = window.start.unix_timestamp() as u64;
@@ -237,7 +311,7 @@ impl App {
         let report = DriftReport {
             run_id: uuid::Uuid::now_v7().to_string(),
             started_at,
-            finished_at: OffsetDateTime::now_utc(),
+            finished_at: (self.clock)(),
             window,
             model_version: self.reference.model_version.clone(),
             reference_rows: self.reference.data.rows(),
@@ -253,7 +327,12 @@ impl App {
             fraud_rate: logs.data.fraud_rate(),
             summary: DriftReport::summarise(window_rows, drift.as_ref()),
             drift,
+            stage: self.config.stage.clone(),
+            expected_interval_seconds: self.config.interval_seconds,
+            important_features: self.reference.important_features.clone(),
+            feature_importance: self.reference.feature_importance.clone(),
         };
+        metrics::histogram!(DRIFT_CHECK_WINDOW_ROWS).record(window_rows as f64);
         let saved = save_report(&self.s3, &self.config.bucket, &report).await.map_err(DriftCheckError::Save)?;
         tracing::info!(
             run_id = report.run_id,
@@ -268,7 +347,8 @@ impl App {
         );
         let pushed = match &self.pushgateway {
             Some(gateway) => {
-                gateway.push(&report.model_version, prometheus_text(&report)).await.map_err(|source| {
+                gateway.push(prometheus_text(&report)).await.map_err(|source| {
+                    metrics::counter!(DRIFT_CHECK_PUSH_FAILURES_TOTAL).increment(1);
                     DriftCheckError::Push { bucket: self.config.bucket.clone(), key: saved.json_key.clone(), source }
                 })?;
                 true
@@ -328,7 +408,10 @@ mod tests {
 
     #[test]
     fn a_manual_run_names_a_day_or_a_number_of_hours() {
-        assert_eq!(window(json!({"window": {"date": "2026-11-20"}})).unwrap(), Window::day(date!(2026 - 11 - 20)));
+        assert_eq!(
+            window(json!({"window": {"date": "2026-11-20"}})).unwrap(),
+            Window::day(date!(2026 - 11 - 20)).unwrap()
+        );
         assert_eq!(
             window(json!({"window": {"hours": 3}})).unwrap(),
             Window { start: datetime!(2026-11-22 07:00 UTC), end: datetime!(2026-11-22 10:00 UTC) }
@@ -340,6 +423,8 @@ mod tests {
             json!({"window": {"days": 2}}),
             json!({"window": {"hours": 2}, "extra": 1}),
             json!({"windw": {"hours": 2}}),
+            // Found in production review: the day after 9999-12-31 is past the calendar's range.
+            json!({"window": {"date": "9999-12-31"}}),
             json!([1]),
         ] {
             let err = window(bad.clone()).unwrap_err();
@@ -352,13 +437,26 @@ mod tests {
         let config = DriftCheckConfig::from_env(&[("LOG_BUCKET", "logs")]).unwrap();
         assert_eq!(
             config,
-            DriftCheckConfig { bucket: "logs".into(), pushgateway_url: None, window_hours: 24, max_rows: 100_000 }
+            DriftCheckConfig {
+                bucket: "logs".into(),
+                pushgateway_url: None,
+                window_hours: 24,
+                max_rows: 100_000,
+                stage: "local".into(),
+                interval_seconds: 3600,
+                pushgateway_secret_arn: None,
+            }
         );
         let err = |env: &[(&str, &str); 2]| DriftCheckConfig::from_env(env).unwrap_err().var;
         assert_eq!(err(&[("LOG_BUCKET", "b"), ("PUSHGATEWAY_URL", "10.0.0.5:9091")]), "PUSHGATEWAY_URL");
         assert_eq!(err(&[("LOG_BUCKET", "b"), ("DRIFT_WINDOW_HOURS", "0")]), "DRIFT_WINDOW_HOURS");
         assert_eq!(err(&[("LOG_BUCKET", "b"), ("DRIFT_MAX_ROWS", "lots")]), "DRIFT_MAX_ROWS");
         assert_eq!(err(&[("PUSHGATEWAY_URL", "http://x:9091"), ("DRIFT_MAX_ROWS", "5")]), "LOG_BUCKET");
+        assert_eq!(err(&[("LOG_BUCKET", "b"), ("DRIFT_INTERVAL_SECONDS", "10")]), "DRIFT_INTERVAL_SECONDS");
+        assert_eq!(err(&[("LOG_BUCKET", "b"), ("FRAUDWATCH_STAGE", "dev/1")]), "FRAUDWATCH_STAGE");
+        let plain =
+            [("LOG_BUCKET", "b"), ("PUSHGATEWAY_URL", "http://x:9091"), ("PUSHGATEWAY_BASIC_AUTH_SECRET_ARN", "arn")];
+        assert_eq!(DriftCheckConfig::from_env(&plain).unwrap_err().var, "PUSHGATEWAY_URL");
     }
 
     #[test]

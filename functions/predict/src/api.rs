@@ -1,10 +1,11 @@
 //! Routing and the request handler: parse, call the shared crates, log, map errors to responses.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use fraudwatch_core::log_record::{new_prediction_id, FeatureMap, PredictionLogRecord, LOG_SCHEMA_VERSION};
 use fraudwatch_core::metric_names::{FRAUD_PROBABILITY, PREDICTIONS_TOTAL, PREDICT_LATENCY_SECONDS};
 use fraudwatch_core::schema::{parse_batch, parse_transaction, Transaction};
+use fraudwatch_core::telemetry::{FlushMetrics, NoFlush, HISTOGRAM_VALUES_PER_FLUSH};
 use fraudwatch_model::{FraudModel, Score};
 use lambda_http::http::{header, Method, StatusCode};
 use lambda_http::request::RequestContext;
@@ -31,6 +32,8 @@ pub struct App<S> {
     pub model: FraudModel,
     pub log_sink: S,
     demo_page: String,
+    /// Flushes the EMF metrics between chunks of a large batch (see [`HISTOGRAM_VALUES_PER_FLUSH`]).
+    metrics: Box<dyn FlushMetrics>,
 }
 
 /// The answer for one transaction, borrowed from its log record (no per-prediction copies of its strings).
@@ -55,7 +58,13 @@ struct BatchResponse<'a> {
 impl<S: PredictionLogSink> App<S> {
     pub fn new(model: FraudModel, log_sink: S) -> Self {
         let demo_page = DEMO_PAGE.replacen("/*DEMO_TRANSACTIONS*/[]", DEMO_TRANSACTIONS, 1);
-        App { model, log_sink, demo_page }
+        App { model, log_sink, demo_page, metrics: Box::new(NoFlush) }
+    }
+
+    /// The same app, flushing EMF metrics through `metrics` when a batch records more values than one EMF
+    /// document holds.
+    pub fn with_metrics(self, metrics: Box<dyn FlushMetrics>) -> Self {
+        App { metrics, ..self }
     }
 
     /// Answers one API Gateway request. Never fails: every error becomes a JSON error response.
@@ -96,7 +105,9 @@ impl<S: PredictionLogSink> App<S> {
                 let started = Instant::now();
                 let transaction = parse_transaction(body)?;
                 let score = self.model.score(&transaction.features)?;
-                let record = self.record(transaction, score, request_id, started);
+                let latency = started.elapsed();
+                let record = self.record(transaction, score, request_id, latency);
+                self.record_metrics(std::slice::from_ref(&record), latency);
                 let prediction = self.prediction(&record);
                 self.log_sink.submit(std::slice::from_ref(&record)).await;
                 Ok(json(StatusCode::OK, &prediction))
@@ -107,8 +118,10 @@ impl<S: PredictionLogSink> App<S> {
                 let transactions = parse_batch(body, MAX_BATCH_SIZE)?;
                 let features: Vec<_> = transactions.iter().map(|t| t.features).collect();
                 let scores = self.model.score_batch(&features)?;
+                let latency = started.elapsed();
                 let records: Vec<PredictionLogRecord> =
-                    transactions.into_iter().zip(scores).map(|(t, s)| self.record(t, s, request_id, started)).collect();
+                    transactions.into_iter().zip(scores).map(|(t, s)| self.record(t, s, request_id, latency)).collect();
+                self.record_metrics(&records, latency);
                 let predictions = records.iter().map(|r| self.prediction(r)).collect();
                 self.log_sink.submit(&records).await;
                 let response = BatchResponse {
@@ -121,12 +134,29 @@ impl<S: PredictionLogSink> App<S> {
         }
     }
 
-    fn record(&self, t: Transaction, score: Score, request_id: &str, started: Instant) -> PredictionLogRecord {
-        let latency = started.elapsed();
-        let result = if score.is_fraud { "fraud" } else { "legit" };
-        metrics::counter!(PREDICTIONS_TOTAL, "result" => result).increment(1);
-        metrics::histogram!(FRAUD_PROBABILITY).record(score.fraud_probability);
+    /// One latency per request (a batch is scored in one model call, so its items have no latency of their
+    /// own), one count and one probability per prediction, flushed every [`HISTOGRAM_VALUES_PER_FLUSH`]
+    /// predictions so none is dropped.
+    fn record_metrics(&self, records: &[PredictionLogRecord], latency: Duration) {
         metrics::histogram!(PREDICT_LATENCY_SECONDS).record(latency.as_secs_f64());
+        let chunks = records.chunks(HISTOGRAM_VALUES_PER_FLUSH);
+        let last = chunks.len().saturating_sub(1);
+        for (i, chunk) in chunks.enumerate() {
+            let fraud = chunk.iter().filter(|r| r.is_fraud).count() as u64;
+            metrics::counter!(PREDICTIONS_TOTAL, "result" => "fraud").increment(fraud);
+            metrics::counter!(PREDICTIONS_TOTAL, "result" => "legit").increment(chunk.len() as u64 - fraud);
+            let probability = metrics::histogram!(FRAUD_PROBABILITY);
+            for r in chunk {
+                probability.record(r.fraud_probability);
+            }
+            // The runner flushes once more when the invocation ends.
+            if i < last {
+                self.metrics.flush();
+            }
+        }
+    }
+
+    fn record(&self, t: Transaction, score: Score, request_id: &str, latency: Duration) -> PredictionLogRecord {
         let timestamp = OffsetDateTime::now_utc();
         PredictionLogRecord {
             schema_version: LOG_SCHEMA_VERSION,

@@ -5,14 +5,22 @@
 //! 2. if SQS keeps failing: the same S3 object written directly (same key, so a late SQS delivery just
 //!    rewrites it — still exactly one object);
 //! 3. if S3 fails too: the record is written to stdout as a `prediction_log_fallback` JSON line (kept by
-//!    CloudWatch Logs) and counted in `fraudwatch_log_enqueue_failures_total`, which alarms.
+//!    CloudWatch Logs; `fraudctl logs recover` writes it to its key).
+//!
+//! Each step is counted apart — SQS refusals (`fraudwatch_log_enqueue_failures_total`), records written by the
+//! fallback (`…_written_by_fallback_total`: safe, warning) and records only in stdout
+//! (`…_only_in_stdout_total`: to recover, critical) — and each call is bounded by its client's time budget
+//! (`fraudwatch_core::aws`), so a stalled SQS hands over to S3, and a stalled S3 to stdout, well inside the
+//! function's timeout (docs/contracts.md#timeouts).
 
 use std::future::Future;
 use std::time::Instant;
 
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use fraudwatch_core::log_record::PredictionLogRecord;
-use fraudwatch_core::metric_names::{LOG_ENQUEUE_FAILURES_TOTAL, LOG_ENQUEUE_SECONDS};
+use fraudwatch_core::metric_names::{
+    LOG_ENQUEUE_FAILURES_TOTAL, LOG_ENQUEUE_SECONDS, LOG_ONLY_IN_STDOUT_TOTAL, LOG_WRITTEN_BY_FALLBACK_TOTAL,
+};
 use futures::future::join_all;
 
 /// SQS takes at most 10 messages per `SendMessageBatch`.
@@ -116,6 +124,8 @@ impl SqsLogSink {
                 write_to_stdout(record);
             }
         }
+        metrics::counter!(LOG_WRITTEN_BY_FALLBACK_TOTAL).increment(delivery.written_to_s3 as u64);
+        metrics::counter!(LOG_ONLY_IN_STDOUT_TOTAL).increment(delivery.only_in_stdout as u64);
         delivery
     }
 }

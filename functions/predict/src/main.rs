@@ -1,5 +1,7 @@
+use fraudwatch_core::aws::{self, PREDICT_S3_FALLBACK, PREDICT_SQS, STARTUP_S3};
+use fraudwatch_core::config::ProcessEnv;
 use fraudwatch_core::startup::StartupFailure;
-use fraudwatch_core::{aws, config::ProcessEnv};
+use fraudwatch_core::telemetry::{self, FlushToStdout};
 use lambda_http::{Error, Request};
 use predict::api::App;
 use predict::config::PredictConfig;
@@ -7,18 +9,23 @@ use predict::log_sink::{S3Fallback, SqsLogSink};
 
 #[tokio::main]
 async fn main() -> Result<(), StartupFailure> {
-    lambda_http::tracing::init_default_subscriber();
+    telemetry::init_logging();
     let config = PredictConfig::from_env(&ProcessEnv)?;
     let sdk = aws::sdk_config().await;
-    let s3 = aws::s3_client(&sdk, &ProcessEnv)?;
-    let model = predict::load_model(&config.model_source, &config.onnx_runtime, &s3).await?;
-    let fallback = config.fallback_bucket.map(|bucket| S3Fallback { s3, bucket });
-    let log_sink = SqsLogSink { sqs: aws::sqs_client(&sdk), queue_url: config.queue_url, fallback };
-    let app: &'static App<SqsLogSink> = Box::leak(Box::new(App::new(model, log_sink)));
-    let metrics = metrics_cloudwatch_embedded::Builder::new()
-        .cloudwatch_namespace(fraudwatch_core::metric_names::EMF_NAMESPACE)
-        .lambda_cold_start_metric("ColdStart")
-        .init()?;
+    let model = predict::load_model(
+        &config.model_source,
+        &config.onnx_runtime,
+        &aws::s3_client(&sdk, &ProcessEnv, STARTUP_S3)?,
+    )
+    .await?;
+    let fallback = match config.fallback_bucket {
+        Some(bucket) => Some(S3Fallback { s3: aws::s3_client(&sdk, &ProcessEnv, PREDICT_S3_FALLBACK)?, bucket }),
+        None => None,
+    };
+    let log_sink = SqsLogSink { sqs: aws::sqs_client(&sdk, PREDICT_SQS), queue_url: config.queue_url, fallback };
+    let metrics = telemetry::init_metrics("predict", &telemetry::stage(&ProcessEnv))?;
+    let app = App::new(model, log_sink).with_metrics(Box::new(FlushToStdout(metrics)));
+    let app: &'static App<SqsLogSink> = Box::leak(Box::new(app));
     metrics_cloudwatch_embedded::lambda::handler::run_http(metrics, |req: Request| async move {
         Ok::<_, Error>(app.handle(req).await)
     })

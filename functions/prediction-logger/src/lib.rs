@@ -6,21 +6,31 @@
 //!   `maxReceiveCount` it moves to the dead-letter queue.
 //! - Nothing duplicated: the key is a function of the record, so a redelivery rewrites the same object.
 //! - A bad message never holds up its batch: it fails on its own while the others are written.
+//! - A stalled S3 never times out the whole invocation (which would redeliver the records already written
+//!   along with the rest): each write is bounded by `fraudwatch_core::aws::LOGGER_S3`, and no write starts
+//!   later than [`DEADLINE_MARGIN`] before Lambda's deadline; what did not get written is reported as failed.
 
 mod store;
 
 pub use store::{LogStore, S3Store, StoreError};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use fraudwatch_core::aws::LOGGER_S3;
 use fraudwatch_core::config::{required, ConfigError, EnvSource};
 use fraudwatch_core::log_record::{PredictionLogRecord, RecordError};
+use fraudwatch_core::metric_names::{LOG_OBJECTS_WRITTEN_TOTAL, LOG_OBJECT_FAILURES_TOTAL};
 use futures::stream::{self, StreamExt};
 use lambda_runtime::tracing;
 use lambda_runtime::LambdaEvent;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// PutObject calls in flight per invocation: enough to keep a batch of 100 well inside the 30 s timeout
 /// even at S3's per-request latency, few enough not to exhaust the 256 MB function's sockets.
 pub const MAX_IN_FLIGHT: usize = 32;
+
+/// No write starts when less than this is left before the invocation's deadline: one write's whole budget
+/// (attempts and retries) plus a second for the response, so every write ends before Lambda's timeout.
+pub const DEADLINE_MARGIN: Duration = Duration::from_millis(LOGGER_S3.operation.as_millis() as u64 + 1_000);
 
 /// The logger's configuration, read once at cold start.
 #[derive(Debug, Clone)]
@@ -42,6 +52,8 @@ enum WriteError {
     Record(#[from] RecordError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("not started: less than {DEADLINE_MARGIN:?} was left before the invocation's deadline")]
+    OutOfTime,
 }
 
 impl WriteError {
@@ -52,6 +64,7 @@ impl WriteError {
             WriteError::Record(RecordError::UnsupportedVersion(_)) => "unsupported_schema_version",
             WriteError::Record(RecordError::Invalid(_)) => "invalid",
             WriteError::Store(_) => "store",
+            WriteError::OutOfTime => "out_of_time",
         }
     }
 }
@@ -71,8 +84,15 @@ impl<S: LogStore> Logger<S> {
     /// that were written too.
     pub async fn handle(&self, event: LambdaEvent<SqsEvent>) -> SqsBatchResponse {
         let messages = &event.payload.records;
+        let last_start = last_start(event.context.deadline);
         let failures: Vec<(&SqsMessage, WriteError)> = stream::iter(messages)
-            .map(|message| async move { (message, self.write(message).await) })
+            .map(|message| async move {
+                let result = match last_start {
+                    Some(at) if Instant::now() > at => Err(WriteError::OutOfTime),
+                    _ => self.write(message).await,
+                };
+                (message, result)
+            })
             .buffer_unordered(MAX_IN_FLIGHT)
             .filter_map(|(message, result)| async move { result.err().map(|e| (message, e)) })
             .collect()
@@ -88,9 +108,12 @@ impl<S: LogStore> Logger<S> {
                 error = %error,
                 "prediction-log record not written; SQS will redeliver it"
             );
+            metrics::counter!(LOG_OBJECT_FAILURES_TOTAL, "reason" => error.reason()).increment(1);
             response.add_failure(message_id);
         }
-        tracing::info!(records = messages.len(), failed = response.batch_item_failures.len(), "batch logged");
+        let failed = response.batch_item_failures.len();
+        metrics::counter!(LOG_OBJECTS_WRITTEN_TOTAL).increment((messages.len() - failed) as u64);
+        tracing::info!(records = messages.len(), failed, "batch logged");
         response
     }
 
@@ -104,19 +127,15 @@ impl<S: LogStore> Logger<S> {
     }
 }
 
-/// JSON log lines with the event's fields at the top level, whatever the function's log-format setting,
-/// so CloudWatch Logs Insights can filter failures by `message_id` and `reason`. Level from `RUST_LOG`
-/// (default `info`).
-pub fn init_tracing() {
-    use tracing::level_filters::LevelFilter;
-    use tracing::subscriber::{fmt, EnvFilter};
-    fmt()
-        .json()
-        .flatten_event(true)
-        .with_target(false)
-        .without_time()
-        .with_env_filter(EnvFilter::builder().with_default_directive(LevelFilter::INFO.into()).from_env_lossy())
-        .init();
+/// The latest instant a write may start, from Lambda's deadline (ms since the epoch; 0 = none, as in tests
+/// that build a default context).
+fn last_start(deadline_ms: u64) -> Option<Instant> {
+    if deadline_ms == 0 {
+        return None;
+    }
+    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    let left = Duration::from_millis(deadline_ms.saturating_sub(now_ms));
+    Some(Instant::now() + left.saturating_sub(DEADLINE_MARGIN))
 }
 
 #[cfg(test)]

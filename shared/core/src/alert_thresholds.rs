@@ -1,6 +1,7 @@
-//! The numbers the alerts judge by, for the code that shows the same verdicts (the HTML report, `scripts/up`).
-//! `infra/prometheus/alerts.yml` and the CloudWatch alarms in `infra/template.yaml` write them too (PromQL
-//! and CloudFormation cannot import Rust); `tests/tests/thresholds.rs` fails when any copy disagrees.
+//! The numbers the alerts judge by: drift-check pushes them as gauges (`fraud_drift_window_min_rows`, …) that
+//! the rules in `infra/prometheus/alerts.yml` compare with, and the HTML report highlights by them, so each is
+//! written once. The CloudWatch fraud-rate alarm's parameter default in `infra/template.yaml` is the one copy
+//! CloudFormation forces; `tests/tests/thresholds.rs` fails when it disagrees, or when a rule writes a number.
 
 /// FraudRateSpike (Prometheus) and the fraud-rate alarm (CloudWatch): a flagged share above this is ~3× the
 /// training data's base rate (492 / 284,807 ≈ 0.17 %).

@@ -28,10 +28,46 @@ pub struct ModelCard {
     pub model_sha256: String,
     pub training_data_sha256: String,
     pub reference: ReferenceInfo,
+    /// Which features the model relies on: drift-check labels their drift `important="true"`, so the alert
+    /// rules follow the model instead of naming features (absent in cards written before it existed).
+    #[serde(default)]
+    pub importance: Option<Importance>,
+    /// Maps the model's score to a probability of fraud at live prevalence (for estimating performance
+    /// without labels).
+    #[serde(default)]
+    pub calibration: Option<Calibration>,
     #[serde(default)]
     pub metrics: serde_json::Value,
     #[serde(default)]
     pub training: serde_json::Value,
+}
+
+/// The card's feature importance (`training/train.py`: XGBoost total gain, shares summing to 1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Importance {
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Share of the total importance per feature.
+    pub values: std::collections::BTreeMap<String, f64>,
+    /// The features the drift alerts watch, chosen by `rule`.
+    pub important_features: Vec<String>,
+    pub rule: String,
+}
+
+/// Platt scaling of the score at live prevalence: `p = 1 / (1 + exp(-(a·logit(clip(s)) + b)))`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    pub method: String,
+    pub a: f64,
+    pub b: f64,
+    pub clip: CalibrationClip,
+    pub prevalence: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CalibrationClip {
+    pub min: f64,
+    pub max: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,11 +89,40 @@ impl ModelCard {
         if !(card.threshold > 0.0 && card.threshold < 1.0) {
             return Err(CardError::Invalid(format!("threshold must be in (0, 1), got {}", card.threshold)));
         }
-        if card.version.is_empty() || card.version.contains('/') {
-            return Err(CardError::Invalid(format!("version {:?} must be non-empty and free of '/'", card.version)));
+        if !is_valid_version(&card.version) {
+            return Err(CardError::Invalid(format!("version {:?} must be 1 to 64 of A-Z a-z 0-9 . _ -", card.version)));
+        }
+        if let Some(importance) = &card.importance {
+            if let Some(unknown) = importance
+                .values
+                .keys()
+                .chain(&importance.important_features)
+                .find(|f| !FEATURE_NAMES.contains(&f.as_str()))
+            {
+                return Err(CardError::Invalid(format!("importance names {unknown:?}, which is not a feature")));
+            }
+        }
+        if let Some(c) = &card.calibration {
+            if c.method != "platt"
+                || !(c.a.is_finite()
+                    && c.b.is_finite()
+                    && 0.0 < c.clip.min
+                    && c.clip.min < c.clip.max
+                    && c.clip.max < 1.0)
+            {
+                return Err(CardError::Invalid(format!("calibration {c:?} is not a usable Platt scaling")));
+            }
         }
         Ok(card)
     }
+}
+
+/// Whether `version` can name a model: it names S3 keys (`models/<prefix>/<version>/…`) and is a Prometheus
+/// label value, which prometheus-client writes unescaped, so letters, digits, '.', '_' and '-' only, at most 64.
+pub fn is_valid_version(version: &str) -> bool {
+    !version.is_empty()
+        && version.len() <= 64
+        && version.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
 /// Lowercase hex sha256 of `bytes`.
@@ -78,6 +143,24 @@ mod tests {
     fn the_committed_card_reads() {
         let card = ModelCard::from_json(&serde_json::to_vec(&committed_card()).unwrap()).unwrap();
         assert_eq!(card.features, FEATURE_NAMES);
+    }
+
+    #[test]
+    fn the_committed_card_carries_importance_and_calibration() {
+        let card = ModelCard::from_json(&serde_json::to_vec(&committed_card()).unwrap()).unwrap();
+        let importance = card.importance.unwrap();
+        assert!((importance.values.values().sum::<f64>() - 1.0).abs() < 1e-9);
+        assert!(importance.important_features.contains(&"Amount".to_string()));
+        assert_eq!(card.calibration.unwrap().method, "platt");
+    }
+
+    #[test]
+    fn versions_are_safe_as_keys_and_labels() {
+        for bad in ["", "v/1", "v\"1", "v 1", &"x".repeat(65)] {
+            let mut card = committed_card();
+            card["version"] = bad.into();
+            assert!(ModelCard::from_json(&serde_json::to_vec(&card).unwrap()).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! What every fraudwatch function needs, and nothing more: the transaction schema and its validation, the
 //! model card, the prediction-log record and its S3 layout, metric names, alert thresholds, configuration,
-//! start-up reporting, and (feature `aws`) the AWS clients and the model registry.
+//! start-up reporting, and (feature `aws`) the AWS clients and the model registry, (feature `lambda`) JSON logs and
+//! EMF metrics.
 
 pub mod alert_thresholds;
 #[cfg(feature = "aws")]
@@ -13,3 +14,5 @@ pub mod metric_names;
 pub mod registry;
 pub mod schema;
 pub mod startup;
+#[cfg(feature = "lambda")]
+pub mod telemetry;

@@ -1,25 +1,44 @@
-//! Metric names: the one list used by the EMF emitter, the Pushgateway pusher, the alert rules' tests
-//! and the dashboard (whose lint checks every expression against docs/contracts.md, generated from here).
+//! Metric names: the one list used by the EMF emitters, the Pushgateway push, the alert rules' tests and the
+//! dashboards. docs/contracts.md lists the same names (the test below fails when the two differ), and
+//! `scripts/lint-infra` checks every name a dashboard, rule or alarm uses against docs/contracts.md.
 
 /// CloudWatch namespace of the EMF metrics.
 pub const EMF_NAMESPACE: &str = "FraudWatch";
+/// EMF dimensions every metric carries: the stack (`FRAUDWATCH_STAGE`) and the function.
+pub const EMF_STAGE_DIMENSION: &str = "stage";
+pub const EMF_FUNCTION_DIMENSION: &str = "function";
 
-// Per prediction (predict function).
+// Per prediction (predict).
 pub const PREDICTIONS_TOTAL: &str = "fraudwatch_predictions_total";
 pub const FRAUD_PROBABILITY: &str = "fraudwatch_fraud_probability";
+/// One value per request: parse + validate + score (+ explain).
 pub const PREDICT_LATENCY_SECONDS: &str = "fraudwatch_predict_latency_seconds";
-pub const LOG_ENQUEUE_FAILURES_TOTAL: &str = "fraudwatch_log_enqueue_failures_total";
 /// Time a request spends handing its records to the log path (SQS, or the fallbacks when it fails): the
 /// only part of the response path that is not parse + score.
 pub const LOG_ENQUEUE_SECONDS: &str = "fraudwatch_log_enqueue_seconds";
+/// Records SQS did not accept (= the next two added up).
+pub const LOG_ENQUEUE_FAILURES_TOTAL: &str = "fraudwatch_log_enqueue_failures_total";
+/// Of those, written to their S3 key by predict itself: the record is safe, SQS is unhealthy.
+pub const LOG_WRITTEN_BY_FALLBACK_TOTAL: &str = "fraudwatch_log_written_by_fallback_total";
+/// Of those, S3 failed too: the record exists only as a `prediction_log_fallback` line in predict's log.
+pub const LOG_ONLY_IN_STDOUT_TOTAL: &str = "fraudwatch_log_only_in_stdout_total";
 
-// Drift check (Pushgateway group job="fraud_drift_check").
+// prediction-logger.
+pub const LOG_OBJECTS_WRITTEN_TOTAL: &str = "fraudwatch_log_objects_written_total";
+pub const LOG_OBJECT_FAILURES_TOTAL: &str = "fraudwatch_log_object_failures_total";
+
+// drift-check (EMF).
+pub const DRIFT_CHECK_WINDOW_ROWS: &str = "fraudwatch_drift_check_window_rows";
+pub const DRIFT_CHECK_PUSH_FAILURES_TOTAL: &str = "fraudwatch_drift_check_push_failures_total";
+
+// Drift check (Pushgateway group job="fraud_drift_check", stage=<FRAUDWATCH_STAGE>).
 pub const DRIFT_JOB: &str = "fraud_drift_check";
 pub const DRIFT_SHARE: &str = "fraud_drift_share_of_drifted_columns";
 pub const DRIFT_DATASET: &str = "fraud_drift_dataset_drift";
 pub const DRIFT_FEATURE_SCORE: &str = "fraud_drift_feature_score";
 pub const DRIFT_FEATURE_DRIFTED: &str = "fraud_drift_feature_drifted";
 pub const DRIFT_FEATURE_PSI: &str = "fraud_drift_feature_psi";
+pub const DRIFT_FEATURE_IMPORTANCE: &str = "fraud_drift_feature_importance";
 pub const DRIFT_PREDICTION_SCORE: &str = "fraud_drift_prediction_drift_score";
 pub const DRIFT_PREDICTION_DRIFTED: &str = "fraud_drift_prediction_drifted";
 pub const DRIFT_FRAUD_RATE: &str = "fraud_drift_fraud_rate";
@@ -27,3 +46,64 @@ pub const DRIFT_WINDOW_ROWS: &str = "fraud_drift_window_rows";
 pub const DRIFT_CORRUPT_OBJECTS: &str = "fraud_drift_corrupt_objects";
 pub const DRIFT_RUN_DURATION_SECONDS: &str = "fraud_drift_run_duration_seconds";
 pub const DRIFT_LAST_SUCCESS: &str = "fraud_drift_last_success_timestamp_seconds";
+// The numbers the alert rules compare with (crate::alert_thresholds), pushed so no rule hard-codes them.
+pub const DRIFT_WINDOW_MIN_ROWS: &str = "fraud_drift_window_min_rows";
+pub const DRIFT_WINDOW_TOO_SMALL: &str = "fraud_drift_window_too_small";
+pub const DRIFT_FRAUD_RATE_THRESHOLD: &str = "fraud_drift_fraud_rate_threshold";
+pub const DRIFT_FRAUD_RATE_MIN_ROWS: &str = "fraud_drift_fraud_rate_min_rows";
+pub const DRIFT_EXPECTED_INTERVAL_SECONDS: &str = "fraud_drift_expected_interval_seconds";
+
+/// Every metric name above.
+pub const ALL: &[&str] = &[
+    PREDICTIONS_TOTAL,
+    FRAUD_PROBABILITY,
+    PREDICT_LATENCY_SECONDS,
+    LOG_ENQUEUE_SECONDS,
+    LOG_ENQUEUE_FAILURES_TOTAL,
+    LOG_WRITTEN_BY_FALLBACK_TOTAL,
+    LOG_ONLY_IN_STDOUT_TOTAL,
+    LOG_OBJECTS_WRITTEN_TOTAL,
+    LOG_OBJECT_FAILURES_TOTAL,
+    DRIFT_CHECK_WINDOW_ROWS,
+    DRIFT_CHECK_PUSH_FAILURES_TOTAL,
+    DRIFT_SHARE,
+    DRIFT_DATASET,
+    DRIFT_FEATURE_SCORE,
+    DRIFT_FEATURE_DRIFTED,
+    DRIFT_FEATURE_PSI,
+    DRIFT_FEATURE_IMPORTANCE,
+    DRIFT_PREDICTION_SCORE,
+    DRIFT_PREDICTION_DRIFTED,
+    DRIFT_FRAUD_RATE,
+    DRIFT_WINDOW_ROWS,
+    DRIFT_CORRUPT_OBJECTS,
+    DRIFT_RUN_DURATION_SECONDS,
+    DRIFT_LAST_SUCCESS,
+    DRIFT_WINDOW_MIN_ROWS,
+    DRIFT_WINDOW_TOO_SMALL,
+    DRIFT_FRAUD_RATE_THRESHOLD,
+    DRIFT_FRAUD_RATE_MIN_ROWS,
+    DRIFT_EXPECTED_INTERVAL_SECONDS,
+];
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    /// docs/contracts.md names exactly these metrics (and the namespace): a name added here and not documented,
+    /// or documented and not emitted, fails.
+    #[test]
+    fn docs_contracts_lists_exactly_these_names() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/contracts.md");
+        let doc = std::fs::read_to_string(path).unwrap();
+        let section = &doc[doc.find("## Metric names").expect("a Metric names section")..];
+        let section = &section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)];
+        let documented: BTreeSet<&str> = section
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|w| (w.starts_with("fraudwatch_") || w.starts_with("fraud_drift_")) && *w != super::DRIFT_JOB)
+            .collect();
+        let emitted: BTreeSet<&str> = super::ALL.iter().copied().collect();
+        assert_eq!(documented, emitted, "docs/contracts.md vs shared::metric_names");
+        assert!(section.contains(&format!("`{}`", super::EMF_NAMESPACE)));
+    }
+}

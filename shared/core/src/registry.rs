@@ -20,7 +20,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 
-use crate::card::{sha256_hex, CardError, ModelCard};
+use crate::card::{is_valid_version, sha256_hex, CardError, ModelCard};
 use crate::config::{optional, parse_s3_uri, ConfigError, EnvSource};
 
 /// The variable naming the registry; unset means "no registry" (predict serves its embedded model).
@@ -39,7 +39,7 @@ pub enum RegistryError {
     InvalidCard { location: String, source: CardError },
     #[error("{location}: the card says version {card_version:?}, but it belongs to version {path_version:?}")]
     VersionMismatch { location: String, card_version: String, path_version: String },
-    #[error("{version:?} is not a valid version name (non-empty, without '/', not {CHAMPION_POINTER:?})")]
+    #[error("{version:?} is not a valid version name (1 to 64 of A-Z a-z 0-9 . _ -, not {CHAMPION_POINTER:?})")]
     InvalidVersionName { version: String },
     #[error("checksum mismatch, refusing {location}: its sha256 is {actual}, {expected_by} says {expected}")]
     ChecksumMismatch { location: String, expected_by: &'static str, expected: String, actual: String },
@@ -422,7 +422,7 @@ impl Registry {
 }
 
 fn check_version_name(version: &str) -> Result<(), RegistryError> {
-    if version.is_empty() || version.contains('/') || version == CHAMPION_POINTER {
+    if !is_valid_version(version) || version == CHAMPION_POINTER {
         return Err(RegistryError::InvalidVersionName { version: version.into() });
     }
     Ok(())

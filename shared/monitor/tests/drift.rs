@@ -370,17 +370,24 @@ fn report(drift: bool) -> DriftReport {
         fraud_rate: data.as_ref().map(|_| 0.002),
         summary: DriftReport::summarise(window_rows, drift.as_ref()),
         drift,
+        stage: "test".into(),
+        expected_interval_seconds: 3600,
+        important_features: reference.important_features.clone(),
+        feature_importance: reference.feature_importance.clone(),
     }
 }
 
-/// `name{labels} value` lines of a text exposition, as (name, labels, value).
+/// `name{labels} value` lines of a text exposition, as (name, labels without `model_version`, value); every
+/// sample must carry the report's model version, escaped.
 fn samples(text: &str) -> Vec<(String, String, f64)> {
     text.lines()
         .filter(|l| !l.starts_with('#'))
         .map(|l| {
             let (series, value) = l.rsplit_once(' ').unwrap();
-            let (name, labels) = series.split_once('{').map_or((series, ""), |(n, l)| (n, l.trim_end_matches('}')));
-            (name.to_string(), labels.to_string(), value.parse().unwrap())
+            let (name, labels) = series.split_once('{').unwrap();
+            let labels = labels.trim_end_matches('}');
+            let rest = labels.strip_prefix(r#"model_version="v\"1\\""#).unwrap_or_else(|| panic!("{l}"));
+            (name.to_string(), rest.trim_start_matches(',').to_string(), value.parse().unwrap())
         })
         .collect()
 }
@@ -398,10 +405,16 @@ fn prometheus_text_has_every_contract_metric_with_help_and_type() {
         m::DRIFT_FEATURE_SCORE,
         m::DRIFT_FEATURE_DRIFTED,
         m::DRIFT_FEATURE_PSI,
+        m::DRIFT_FEATURE_IMPORTANCE,
         m::DRIFT_PREDICTION_SCORE,
         m::DRIFT_PREDICTION_DRIFTED,
         m::DRIFT_FRAUD_RATE,
         m::DRIFT_WINDOW_ROWS,
+        m::DRIFT_WINDOW_MIN_ROWS,
+        m::DRIFT_WINDOW_TOO_SMALL,
+        m::DRIFT_FRAUD_RATE_THRESHOLD,
+        m::DRIFT_FRAUD_RATE_MIN_ROWS,
+        m::DRIFT_EXPECTED_INTERVAL_SECONDS,
         m::DRIFT_CORRUPT_OBJECTS,
         m::DRIFT_RUN_DURATION_SECONDS,
         m::DRIFT_LAST_SUCCESS,
@@ -410,12 +423,19 @@ fn prometheus_text_has_every_contract_metric_with_help_and_type() {
         assert!(text.contains(&format!("# TYPE {name} gauge\n")), "{name} TYPE");
     }
     let d = r.drift.as_ref().unwrap();
-    assert_eq!(value(m::DRIFT_FEATURE_DRIFTED, "feature=\"V1\""), Some(1.0));
-    assert_eq!(value(m::DRIFT_FEATURE_SCORE, "feature=\"V1\""), Some(d.features[0].score));
-    assert_eq!(value(m::DRIFT_FEATURE_PSI, "feature=\"Amount\""), Some(d.features[28].psi));
+    // The card's importance decides the `important` label: no alert rule names a feature.
+    assert_eq!(value(m::DRIFT_FEATURE_DRIFTED, r#"feature="V1",important="false""#), Some(1.0));
+    assert_eq!(value(m::DRIFT_FEATURE_DRIFTED, r#"feature="V14",important="true""#), Some(0.0));
+    assert_eq!(value(m::DRIFT_FEATURE_SCORE, r#"feature="V1",important="false""#), Some(d.features[0].score));
+    assert_eq!(value(m::DRIFT_FEATURE_PSI, r#"feature="Amount""#), Some(d.features[28].psi));
+    assert_eq!(value(m::DRIFT_FEATURE_IMPORTANCE, r#"feature="V14""#), Some(r.feature_importance["V14"]));
     assert_eq!(s.iter().filter(|(n, _, _)| n == m::DRIFT_FEATURE_SCORE).count(), FEATURE_COUNT);
     assert_eq!(value(m::DRIFT_SHARE, ""), Some(d.share_of_drifted_columns));
     assert_eq!(value(m::DRIFT_WINDOW_ROWS, ""), Some(3000.0));
+    assert_eq!(value(m::DRIFT_WINDOW_MIN_ROWS, ""), Some(1000.0));
+    assert_eq!(value(m::DRIFT_WINDOW_TOO_SMALL, ""), Some(0.0));
+    assert_eq!(value(m::DRIFT_FRAUD_RATE_THRESHOLD, ""), Some(0.005));
+    assert_eq!(value(m::DRIFT_EXPECTED_INTERVAL_SECONDS, ""), Some(3600.0));
     assert_eq!(value(m::DRIFT_CORRUPT_OBJECTS, ""), Some(2.0));
     assert_eq!(value(m::DRIFT_RUN_DURATION_SECONDS, ""), Some(2.5));
     assert_eq!(
@@ -423,30 +443,29 @@ fn prometheus_text_has_every_contract_metric_with_help_and_type() {
         Some(datetime!(2026-11-22 10:00:05.5 UTC).unix_timestamp() as f64 + 0.5)
     );
 
-    // No data: no per-feature series and no verdict claimed, but the run is recorded as a success.
+    // No data: no per-feature verdicts and no drift claimed, the window too small to judge, and the run
+    // recorded as a success.
     let text = prometheus_text(&report(false));
     let s = samples(&text);
-    let names: Vec<&str> = s.iter().map(|(n, _, _)| n.as_str()).collect();
-    assert_eq!(
-        names,
-        [
-            m::DRIFT_SHARE,
-            m::DRIFT_DATASET,
-            m::DRIFT_WINDOW_ROWS,
-            m::DRIFT_CORRUPT_OBJECTS,
-            m::DRIFT_RUN_DURATION_SECONDS,
-            m::DRIFT_LAST_SUCCESS
-        ]
-    );
-    assert_eq!(s[0].2, 0.0);
-    assert_eq!(s[1].2, 0.0);
+    assert!(!s.iter().any(|(n, _, _)| n == m::DRIFT_FEATURE_DRIFTED || n == m::DRIFT_FRAUD_RATE));
+    assert_eq!(value_in(&s, m::DRIFT_SHARE), Some(0.0));
+    assert_eq!(value_in(&s, m::DRIFT_DATASET), Some(0.0));
+    assert_eq!(value_in(&s, m::DRIFT_WINDOW_TOO_SMALL), Some(1.0));
+    assert!(value_in(&s, m::DRIFT_LAST_SUCCESS).is_some());
+}
+
+fn value_in(s: &[(String, String, f64)], name: &str) -> Option<f64> {
+    s.iter().find(|(n, l, _)| n == name && l.is_empty()).map(|x| x.2)
 }
 
 #[test]
 fn the_html_report_is_self_contained_and_escapes_text() {
     let page = html::render(&report(true));
     assert!(page.starts_with("<!DOCTYPE html>") && page.ends_with("</html>\n"));
-    assert!(page.contains("<table>") && page.contains("<td>V1</td><td class=\"m\">wasserstein</td>"), "table");
+    assert!(
+        page.contains("<table>") && page.contains("<td>V1</td><td class=\"m\">no</td><td class=\"m\">wasserstein</td>"),
+        "table"
+    );
     assert_eq!(page.matches("<svg ").count(), FEATURE_COUNT + 1, "a histogram per feature and the prediction");
     assert!(page.contains("model v&quot;1\\"), "the version is escaped");
     assert!(page.contains("2 object(s) in the window could not be decoded"));

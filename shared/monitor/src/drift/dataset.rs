@@ -205,11 +205,14 @@ pub enum ReferenceError {
     NoPrediction { version: String },
 }
 
-/// A model's drift reference: its training sample with the model's own scores.
+/// A model's drift reference: its training sample with the model's own scores, and what its card says about
+/// the features (which ones the drift alerts watch).
 #[derive(Debug, Clone)]
 pub struct Reference {
     pub model_version: String,
     pub data: Dataset,
+    pub important_features: Vec<String>,
+    pub feature_importance: std::collections::BTreeMap<String, f64>,
 }
 
 impl Reference {
@@ -230,6 +233,8 @@ impl Reference {
         if data.prediction().is_none() {
             return Err(ReferenceError::NoPrediction { version });
         }
-        Ok(Reference { model_version: version, data })
+        let (important_features, feature_importance) =
+            card.importance.map(|i| (i.important_features, i.values)).unwrap_or_default();
+        Ok(Reference { model_version: version, data, important_features, feature_importance })
     }
 }

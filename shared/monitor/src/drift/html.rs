@@ -3,6 +3,7 @@
 //! Written with `maud`, which escapes every interpolated value: a model version or a feature name can
 //! never inject markup.
 
+use fraudwatch_core::alert_thresholds::DRIFT_MIN_WINDOW_ROWS;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use super::psi::Bins;
@@ -57,6 +58,13 @@ pub fn render(report: &DriftReport) -> String {
                         (report.sampling.max_rows) " objects (seed " (report.sampling.seed) ") was read."
                     }
                 }
+                @if report.window_too_small() && report.window_rows > 0 {
+                    div.note {
+                        "Too few rows to judge drift: " (report.window_rows) " rows, the drift alerts need "
+                        (DRIFT_MIN_WINDOW_ROWS) " (smaller windows drift by chance). The verdicts below are shown, \
+                         not alerted on."
+                    }
+                }
                 @if report.corrupt_objects > 0 {
                     div.note {
                         (report.corrupt_objects) " object(s) in the window could not be decoded as prediction logs and \
@@ -78,14 +86,16 @@ pub fn render(report: &DriftReport) -> String {
                     h2 { "Per-column drift" }
                     table {
                         thead { tr {
-                            th { "column" } th { "method" } th { "score" } th { "threshold" } th { "rule" }
+                            th { "column" } th { "important" } th { "method" } th { "score" } th { "threshold" } th { "rule" }
                             th { "drifted" } th { "PSI" } th { "ref mean" } th { "cur mean" } th { "ref std" }
                             th { "cur std" }
                         } }
                         tbody {
                             @for c in d.features.iter().chain(&d.prediction) {
                                 tr class=[c.drifted.then_some("drifted")] {
-                                    td { (c.column) } td.m { (c.method.as_str()) } td { (num(c.score)) }
+                                    td { (c.column) }
+                                    td.m { (yes_no(report.important_features.contains(&c.column))) }
+                                    td.m { (c.method.as_str()) } td { (num(c.score)) }
                                     td { (num(c.threshold)) } td.m { (c.method.rule()) } td { (yes_no(c.drifted)) }
                                     td { (num(c.psi)) } td { (num(c.reference.mean)) } td { (num(c.current.mean)) }
                                     td { (num(c.reference.std)) } td { (num(c.current.std)) }

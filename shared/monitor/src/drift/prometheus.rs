@@ -1,21 +1,60 @@
-//! A drift report as Prometheus text exposition: the metrics of docs/contracts.md, pushed by
-//! [`super::pushgateway`].
+//! A drift report as Prometheus text exposition (the metrics of docs/contracts.md), encoded by
+//! `prometheus-client` and pushed by [`super::pushgateway`].
+//!
+//! Every sample carries `model_version`; the grouping key the push adds (`job`, `stage`) is not repeated here.
+//! Besides the verdicts, the numbers the alert rules compare with are pushed too (`fraud_drift_window_min_rows`,
+//! `fraud_drift_fraud_rate_threshold`, …, from `fraudwatch_core::alert_thresholds`), and each feature's series
+//! say whether the model card calls it important, so no rule hard-codes a threshold or names a feature.
 
-use std::fmt::Write;
+use std::sync::atomic::AtomicU64;
 
+use fraudwatch_core::alert_thresholds::{DRIFT_MIN_WINDOW_ROWS, FRAUD_RATE_ALERT, FRAUD_RATE_MIN_WINDOW_ROWS};
 use fraudwatch_core::metric_names as m;
+use prometheus_client::encoding::{EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
 
 use super::DriftReport;
 
-/// One gauge family: its HELP text and its samples (labels, value).
-struct Family<'a> {
-    name: &'a str,
-    help: &'a str,
-    samples: Vec<(Vec<(&'a str, &'a str)>, f64)>,
+type Labels = Vec<(&'static str, LabelValue)>;
+type Gauges = Family<Labels, Gauge<f64, AtomicU64>>;
+
+/// A label value, escaped as the text format requires: prometheus-client 0.24 writes values verbatim.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct LabelValue(String);
+
+impl EncodeLabelValue for LabelValue {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        use std::fmt::Write;
+        encoder.write_str(&self.0.replace('\\', r"\\").replace('"', "\\\"").replace('\n', r"\n"))
+    }
 }
 
-fn gauge<'a>(name: &'a str, help: &'a str, value: f64) -> Family<'a> {
-    Family { name, help, samples: vec![(Vec::new(), value)] }
+/// The families of one report, registered in the order they are exposed.
+struct Exposition {
+    registry: Registry,
+    model_version: LabelValue,
+}
+
+impl Exposition {
+    fn family(&mut self, name: &str, help: &str) -> Gauges {
+        let family = Gauges::default();
+        self.registry.register(name, help, family.clone());
+        family
+    }
+
+    /// One sample labelled with the model version (and `extra`).
+    fn set(&self, family: &Gauges, extra: &[(&'static str, &str)], value: f64) {
+        let mut labels: Labels = vec![("model_version", self.model_version.clone())];
+        labels.extend(extra.iter().map(|(k, v)| (*k, LabelValue(v.to_string()))));
+        family.get_or_create(&labels).set(value);
+    }
+
+    fn gauge(&mut self, name: &str, help: &str, value: f64) {
+        let family = self.family(name, help);
+        self.set(&family, &[], value);
+    }
 }
 
 fn flag(b: bool) -> f64 {
@@ -26,137 +65,103 @@ fn flag(b: bool) -> f64 {
     }
 }
 
-/// The report's metrics in the text exposition format (version 0.0.4), HELP and TYPE on every family.
+/// The report's metrics in the text exposition format (HELP and TYPE on every family).
 /// `fraud_drift_last_success_timestamp_seconds` is the run's finish time: pushing it is the success.
 pub fn prometheus_text(report: &DriftReport) -> String {
-    let mut families = Vec::new();
+    let mut x = Exposition { registry: Registry::default(), model_version: LabelValue(report.model_version.clone()) };
     let (share, dataset_drift) =
         report.drift.as_ref().map_or((0.0, false), |d| (d.share_of_drifted_columns, d.dataset_drift));
-    families.push(gauge(
+    x.gauge(
         m::DRIFT_SHARE,
         "Share of the 29 features whose distribution drifted from the reference (0 when the window had no data).",
         share,
-    ));
-    families.push(gauge(
+    );
+    x.gauge(
         m::DRIFT_DATASET,
         "1 when at least half of the features drifted (Evidently's dataset-drift rule), else 0.",
         flag(dataset_drift),
-    ));
+    );
     if let Some(drift) = &report.drift {
-        let per_feature = |value: fn(&super::ColumnDrift) -> f64| {
-            drift.features.iter().map(|f| (vec![("feature", f.column.as_str())], value(f))).collect()
-        };
-        families.push(Family {
-            name: m::DRIFT_FEATURE_SCORE,
-            help: "Drift score per feature: the K-S p-value when the reference has at most 1000 rows (drift when <= 0.05), else the Wasserstein distance in reference standard deviations (drift when >= 0.1).",
-            samples: per_feature(|f| f.score),
-        });
-        families.push(Family {
-            name: m::DRIFT_FEATURE_DRIFTED,
-            help: "1 when the feature drifted from the reference, else 0.",
-            samples: per_feature(|f| flag(f.drifted)),
-        });
-        families.push(Family {
-            name: m::DRIFT_FEATURE_PSI,
-            help: "Population stability index of the feature over Evidently's bins (informational; 0.1 is the usual alarm level).",
-            samples: per_feature(|f| f.psi),
-        });
+        let important =
+            |feature: &str| if report.important_features.iter().any(|f| f == feature) { "true" } else { "false" };
+        let score = x.family(m::DRIFT_FEATURE_SCORE, "Drift score per feature: the K-S p-value when the reference has at most 1000 rows (drift when <= 0.05), else the Wasserstein distance in reference standard deviations (drift when >= 0.1).");
+        let drifted = x.family(m::DRIFT_FEATURE_DRIFTED, "1 when the feature drifted from the reference, else 0; important=\"true\" for the features the model card calls important.");
+        let psi = x.family(m::DRIFT_FEATURE_PSI, "Population stability index of the feature over Evidently's bins (informational; 0.1 is the usual alarm level).");
+        for f in &drift.features {
+            let labels = [("feature", f.column.as_str()), ("important", important(&f.column))];
+            x.set(&score, &labels, f.score);
+            x.set(&drifted, &labels, flag(f.drifted));
+            x.set(&psi, &labels[..1], f.psi);
+        }
         if let Some(p) = &drift.prediction {
-            families.push(gauge(m::DRIFT_PREDICTION_SCORE, "Drift score of the fraud_probability distribution against the reference's scores (same test and meaning as fraud_drift_feature_score).", p.score));
-            families.push(gauge(
+            x.gauge(m::DRIFT_PREDICTION_SCORE, "Drift score of the fraud_probability distribution against the reference's scores (same test and meaning as fraud_drift_feature_score).", p.score);
+            x.gauge(
                 m::DRIFT_PREDICTION_DRIFTED,
                 "1 when the fraud_probability distribution drifted from the reference's, else 0.",
                 flag(p.drifted),
-            ));
+            );
+        }
+    }
+    if !report.feature_importance.is_empty() {
+        let importance = x.family(
+            m::DRIFT_FEATURE_IMPORTANCE,
+            "The model card's importance of the feature (share of the total gain).",
+        );
+        for (feature, share) in &report.feature_importance {
+            x.set(&importance, &[("feature", feature)], *share);
         }
     }
     if let Some(rate) = report.fraud_rate {
-        families.push(gauge(m::DRIFT_FRAUD_RATE, "Share of the window's predictions flagged as fraud.", rate));
+        x.gauge(m::DRIFT_FRAUD_RATE, "Share of the window's predictions flagged as fraud.", rate);
     }
-    families.push(gauge(
+    x.gauge(
         m::DRIFT_WINDOW_ROWS,
         "Prediction-log rows compared (after sampling, without corrupt objects).",
         report.window_rows as f64,
-    ));
-    families.push(gauge(
+    );
+    x.gauge(
+        m::DRIFT_WINDOW_MIN_ROWS,
+        "Rows a window needs before the drift alerts judge it (smaller windows drift by chance).",
+        DRIFT_MIN_WINDOW_ROWS as f64,
+    );
+    x.gauge(
+        m::DRIFT_WINDOW_TOO_SMALL,
+        "1 when the window had fewer rows than fraud_drift_window_min_rows: drift was not judged.",
+        flag(report.window_too_small()),
+    );
+    x.gauge(m::DRIFT_FRAUD_RATE_THRESHOLD, "Flagged share above which FraudRateSpike fires.", FRAUD_RATE_ALERT);
+    x.gauge(
+        m::DRIFT_FRAUD_RATE_MIN_ROWS,
+        "Rows a window needs before FraudRateSpike judges its fraud rate.",
+        FRAUD_RATE_MIN_WINDOW_ROWS as f64,
+    );
+    x.gauge(
+        m::DRIFT_EXPECTED_INTERVAL_SECONDS,
+        "Seconds between scheduled drift checks; DriftCheckStale fires after twice this without a success.",
+        report.expected_interval_seconds as f64,
+    );
+    x.gauge(
         m::DRIFT_CORRUPT_OBJECTS,
         "Prediction-log objects in the window that could not be decoded and were skipped.",
         report.corrupt_objects as f64,
-    ));
-    families.push(gauge(
+    );
+    x.gauge(
         m::DRIFT_RUN_DURATION_SECONDS,
         "Seconds the drift check took to read the window and compare it.",
         report.duration_seconds(),
-    ));
-    families.push(gauge(
+    );
+    x.gauge(
         m::DRIFT_LAST_SUCCESS,
         "Unix time of the last drift check that computed its result.",
         unix_seconds(report.finished_at),
-    ));
+    );
 
     let mut out = String::new();
-    for family in families {
-        let _ = writeln!(out, "# HELP {} {}", family.name, escape_help(family.help));
-        let _ = writeln!(out, "# TYPE {} gauge", family.name);
-        for (labels, value) in family.samples {
-            out.push_str(family.name);
-            if !labels.is_empty() {
-                let labels: Vec<String> =
-                    labels.iter().map(|(k, v)| format!("{k}=\"{}\"", escape_label_value(v))).collect();
-                let _ = write!(out, "{{{}}}", labels.join(","));
-            }
-            let _ = writeln!(out, " {}", format_value(value));
-        }
-    }
+    prometheus_client::encoding::text::encode_registry(&mut out, &x.registry).expect("writing to a String cannot fail");
     out
 }
 
 /// Seconds and fraction added separately: nanoseconds since 1970 do not fit a double exactly.
 fn unix_seconds(t: time::OffsetDateTime) -> f64 {
     t.unix_timestamp() as f64 + f64::from(t.nanosecond()) / 1e9
-}
-
-/// Label values escape `\`, `"` and newline.
-pub fn escape_label_value(v: &str) -> String {
-    v.replace('\\', r"\\").replace('"', "\\\"").replace('\n', r"\n")
-}
-
-/// HELP text escapes `\` and newline.
-fn escape_help(v: &str) -> String {
-    v.replace('\\', r"\\").replace('\n', r"\n")
-}
-
-/// Go's ParseFloat syntax: plain decimals where they are short, exponent form for tiny or huge values.
-fn format_value(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 { "+Inf" } else { "-Inf" }.into()
-    } else if v == 0.0 || (1e-4..1e15).contains(&v.abs()) {
-        format!("{v}")
-    } else {
-        format!("{v:e}")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn label_values_and_help_are_escaped() {
-        assert_eq!(escape_label_value(r#"a\b"c"#), r#"a\\b\"c"#);
-        assert_eq!(escape_label_value("x\ny"), r"x\ny");
-        assert_eq!(escape_help("a\\b\nc \"q\""), "a\\\\b\\nc \"q\"");
-    }
-
-    #[test]
-    fn values_use_go_float_syntax() {
-        assert_eq!(format_value(0.0), "0");
-        assert_eq!(format_value(0.25), "0.25");
-        assert_eq!(format_value(1e-300), "1e-300");
-        assert_eq!(format_value(1_700_000_000.5), "1700000000.5");
-        assert_eq!(format_value(f64::NAN), "NaN");
-        assert_eq!(format_value(f64::NEG_INFINITY), "-Inf");
-    }
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration, OffsetDateTime, Time, UtcOffset};
 
+use fraudwatch_core::alert_thresholds::DRIFT_MIN_WINDOW_ROWS;
 use fraudwatch_core::log_record::partition_prefixes;
 
 use super::DatasetDrift;
@@ -31,10 +32,10 @@ impl Window {
         Window { start: end - Duration::hours(i64::from(hours)), end }
     }
 
-    /// One UTC day.
-    pub fn day(date: Date) -> Self {
+    /// One UTC day; `None` for the last day the calendar can represent (9999-12-31), whose end is not.
+    pub fn day(date: Date) -> Option<Self> {
         let start = date.midnight().assume_utc();
-        Window { start, end: start + Duration::DAY }
+        Some(Window { start, end: start.checked_add(Duration::DAY)? })
     }
 
     /// The `prediction-logs/dt=…/hour=…/` prefixes covering the window.
@@ -81,20 +82,46 @@ pub struct DriftReport {
     pub drift: Option<DatasetDrift>,
     /// One line for people: the verdict, or "no data".
     pub summary: String,
+    /// The drift check's stage (`FRAUDWATCH_STAGE`): the Pushgateway group it pushed to.
+    #[serde(default)]
+    pub stage: String,
+    /// Seconds between scheduled runs (`DRIFT_INTERVAL_SECONDS`), pushed for the staleness alert.
+    #[serde(default = "default_interval_seconds")]
+    pub expected_interval_seconds: u64,
+    /// The features the reference model's card calls important, and every feature's importance share.
+    #[serde(default)]
+    pub important_features: Vec<String>,
+    #[serde(default)]
+    pub feature_importance: BTreeMap<String, f64>,
+}
+
+fn default_interval_seconds() -> u64 {
+    3600
 }
 
 impl DriftReport {
+    /// Whether the window was too small for the drift alerts to judge (they need
+    /// [`DRIFT_MIN_WINDOW_ROWS`]): a quiet system must say so rather than look healthy.
+    pub fn window_too_small(&self) -> bool {
+        self.window_rows < DRIFT_MIN_WINDOW_ROWS
+    }
+
     /// The one-line verdict of a comparison (or of its absence).
     pub fn summarise(window_rows: usize, drift: Option<&DatasetDrift>) -> String {
         let Some(d) = drift else {
             return "no data: the window held no readable prediction logs; no drift is claimed".into();
+        };
+        let too_small = if window_rows < DRIFT_MIN_WINDOW_ROWS {
+            format!(" — too few rows to judge drift ({window_rows} of the {DRIFT_MIN_WINDOW_ROWS} the alerts need)")
+        } else {
+            String::new()
         };
         let drifted: Vec<&str> = d.features.iter().filter(|f| f.drifted).map(|f| f.column.as_str()).collect();
         let prediction = d.prediction.as_ref().map_or("prediction drift not measured".into(), |p| {
             format!("prediction drift {} ({:.4})", if p.drifted { "yes" } else { "no" }, p.score)
         });
         format!(
-            "{window_rows} rows: {}/{} features drifted ({:.3}){}{}; dataset drift {}; {prediction}",
+            "{window_rows} rows: {}/{} features drifted ({:.3}){}{}; dataset drift {}; {prediction}{too_small}",
             d.number_of_drifted_columns,
             d.number_of_columns,
             d.share_of_drifted_columns,
@@ -112,5 +139,18 @@ impl DriftReport {
     pub fn key_stem(&self) -> String {
         let d = self.started_at.to_offset(UtcOffset::UTC).date();
         format!("{DRIFT_REPORT_PREFIX}dt={:04}-{:02}-{:02}/{}", d.year(), u8::from(d.month()), d.day(), self.run_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn the_last_representable_day_has_no_window() {
+        assert_eq!(Window::day(date!(9999 - 12 - 31)), None);
+        let w = Window::day(date!(9999 - 12 - 30)).unwrap();
+        assert_eq!(w.partition_prefixes().len(), 24);
     }
 }

@@ -1,0 +1,107 @@
+//! One source for each fact, or a check that fails when the copies disagree. PromQL and CloudFormation cannot
+//! import Rust, so where a number must be written in `infra/` too this test compares it with the constant the
+//! code uses; where it need not, it checks the number is gone (the alert rules read the pushed thresholds).
+
+use std::time::Duration;
+
+use fraudwatch_core::alert_thresholds::{DRIFT_MIN_WINDOW_ROWS, FRAUD_RATE_ALERT, FRAUD_RATE_MIN_WINDOW_ROWS};
+use fraudwatch_core::aws::{DRIFT_S3, PREDICT_S3_FALLBACK, PREDICT_SQS};
+use fraudwatch_core::schema::FEATURE_NAMES;
+use fraudwatch_monitor::drift::pushgateway::PUSH_TIMEOUT;
+use fraudwatch_tests::{prediction_records, repo_root, LOGGER_BATCH_SIZE};
+use serde_norway::Value;
+
+fn yaml(path: &str) -> Value {
+    serde_norway::from_str(&std::fs::read_to_string(repo_root().join(path)).unwrap()).unwrap()
+}
+
+fn template() -> Value {
+    yaml("infra/template.yaml")
+}
+
+fn number(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v:?}"))
+}
+
+fn seconds(v: &Value) -> Duration {
+    Duration::from_secs_f64(number(v))
+}
+
+#[test]
+fn each_function_s_worst_case_fits_its_lambda_timeout() {
+    let t = template();
+    let timeout = |function: &str| seconds(&t["Resources"][function]["Properties"]["Timeout"]);
+    // predict: SQS with its retries, then the direct S3 write, with at least 2 s to spare.
+    let predict = PREDICT_SQS.operation + PREDICT_S3_FALLBACK.operation;
+    assert!(predict + Duration::from_secs(2) <= timeout("PredictFunction"), "{predict:?}");
+    // prediction-logger: no write starts in the last DEADLINE_MARGIN, which must leave room to start any.
+    let logger = timeout("PredictionLoggerFunction");
+    assert!(prediction_logger::DEADLINE_MARGIN * 2 <= logger, "{logger:?}");
+    // The queue must not redeliver a batch while its invocation may still run.
+    let visibility = seconds(&t["Resources"]["PredictionLogQueue"]["Properties"]["VisibilityTimeout"]);
+    assert!(visibility >= logger, "{visibility:?} < {logger:?}");
+    // drift-check: a stalled S3 operation or push fails well inside the timeout.
+    let drift = timeout("DriftCheckFunction");
+    assert!(DRIFT_S3.operation * 4 + PUSH_TIMEOUT <= drift, "{drift:?}");
+}
+
+#[test]
+fn template_parameters_default_to_the_code_s_numbers() {
+    let t = template();
+    let p = &t["Parameters"];
+    assert_eq!(number(&p["FraudRateThreshold"]["Default"]), FRAUD_RATE_ALERT, "the CloudWatch fraud-rate alarm");
+    assert_eq!(number(&p["DriftWindowHours"]["MaxValue"]) as u32, drift_check::MAX_WINDOW_HOURS);
+    assert_eq!(number(&p["DriftMaxRows"]["Default"]) as usize, drift_check::DEFAULT_MAX_ROWS);
+    let default_interval = drift_check::DriftCheckConfig::from_env(&[("LOG_BUCKET", "b")]).unwrap().interval_seconds;
+    assert_eq!(number(&p["DriftIntervalMinutes"]["Default"]) as u64 * 60, default_interval);
+    let batch = &t["Resources"]["PredictionLoggerFunction"]["Properties"]["Events"]["PredictionLogs"]["Properties"];
+    assert_eq!(number(&batch["BatchSize"]) as usize, LOGGER_BATCH_SIZE, "the tests' event source mapping");
+}
+
+#[test]
+fn no_alert_rule_hard_codes_a_threshold_or_names_a_feature() {
+    let rules = yaml("infra/prometheus/alerts.yml");
+    for group in rules["groups"].as_sequence().unwrap() {
+        for rule in group["rules"].as_sequence().unwrap() {
+            let expr = rule["expr"].as_str().unwrap();
+            let name = rule.get("alert").or(rule.get("record")).unwrap();
+            for number in [
+                FRAUD_RATE_ALERT.to_string(),
+                DRIFT_MIN_WINDOW_ROWS.to_string(),
+                FRAUD_RATE_MIN_WINDOW_ROWS.to_string(),
+            ] {
+                let hard_coded = expr.split(|c: char| !(c.is_ascii_digit() || c == '.')).any(|w| w == number);
+                assert!(!hard_coded, "{name:?} writes {number}: compare with the pushed threshold instead\n{expr}");
+            }
+            for feature in FEATURE_NAMES {
+                assert!(
+                    !expr.contains(&format!("\"{feature}\"")) && !expr.contains(&format!("{feature}|")),
+                    "{name:?} names {feature}"
+                );
+            }
+        }
+    }
+}
+
+/// The Glue table Athena reads the logs through has exactly the record's fields, with the 29 features.
+#[test]
+fn the_glue_table_s_columns_are_the_log_record_s_fields() {
+    let t = template();
+    let descriptor = &t["Resources"]["PredictionLogsTable"]["Properties"]["TableInput"]["StorageDescriptor"];
+    let columns: Vec<(String, String)> = descriptor["Columns"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|c| (c["Name"].as_str().unwrap().to_string(), c["Type"].as_str().unwrap().to_string()))
+        .collect();
+    let record = &prediction_records(1, time::OffsetDateTime::now_utc(), time::Duration::SECOND).unwrap()[0];
+    let json: serde_json::Value = serde_json::from_slice(&record.encode()).unwrap();
+    let mut fields: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut names: Vec<&str> = columns.iter().map(|(n, _)| n.as_str()).collect();
+    fields.sort_unstable();
+    names.sort_unstable();
+    assert_eq!(names, fields);
+    let features = &columns.iter().find(|(n, _)| n == "features").unwrap().1;
+    let expected: Vec<String> = FEATURE_NAMES.iter().map(|f| format!("{f}:double")).collect();
+    assert_eq!(features, &format!("struct<{}>", expected.join(",")));
+}
