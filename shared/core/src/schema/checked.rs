@@ -88,8 +88,6 @@ fn feature_value(index: usize, value: &Value) -> Result<f32, String> {
     Ok(narrow)
 }
 
-/// The known field whose name is closest to `unknown`, if it is plausibly a typo of it.
-
 impl<'de> Deserialize<'de> for CheckedTransaction {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_map(TransactionVisitor)
