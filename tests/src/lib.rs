@@ -5,7 +5,9 @@
 //! - [`S3Server`]: `s3s-fs` (S3 over a temporary directory, checks SigV4), driven by the real `aws-sdk-s3`;
 //! - [`SqsServer`]: moto's server (SQS), driven by the real `aws-sdk-sqs`;
 //! - [`Pushgateway`]: Debian's `prometheus-pushgateway`;
-//! - [`Prometheus`]: Debian's `prometheus`, with rule files.
+//! - [`Prometheus`]: Debian's `prometheus`, with rule files (and, if given, an Alertmanager to send to);
+//! - [`alerting::Alertmanager`]: Debian's `prometheus-alertmanager` with the checked-in configuration, delivering
+//!   e-mail to [`alerting::SmtpServer`], PyPI's `aiosmtpd` writing a maildir.
 //!
 //! Binaries are found on `PATH`, then in the repo's `.venv/bin` and `~/.cargo/bin` (where
 //! `scripts/bootstrap` installs them). A missing binary is a test failure that says how to install it,
@@ -18,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
+pub mod alerting;
 pub mod event_source;
 pub mod lambda_emulator;
 
@@ -466,14 +469,28 @@ pub struct Prometheus {
 impl Prometheus {
     /// Starts Prometheus scraping `pushgateway_url` every `interval` and evaluating `rule_files` as often.
     pub async fn start(pushgateway_url: &str, rule_files: &[PathBuf], interval: Duration) -> Result<Self> {
+        Self::start_sending_to(pushgateway_url, rule_files, interval, None).await
+    }
+
+    /// [`Prometheus::start`], sending the alerts to the Alertmanager at `alertmanager_url` if one is given.
+    pub async fn start_sending_to(
+        pushgateway_url: &str,
+        rule_files: &[PathBuf],
+        interval: Duration,
+        alertmanager_url: Option<&str>,
+    ) -> Result<Self> {
         let dir = tempfile::tempdir()?;
         let target = pushgateway_url.trim_start_matches("http://");
         let secs = format!("{}s", interval.as_secs().max(1));
         let rules: Vec<String> = rule_files.iter().map(|p| format!("  - {}", p.display())).collect();
-        let config = format!(
+        let mut config = format!(
             "global:\n  scrape_interval: {secs}\n  evaluation_interval: {secs}\nrule_files:\n{}\nscrape_configs:\n  - job_name: pushgateway\n    honor_labels: true\n    static_configs:\n      - targets: ['{target}']\n",
             rules.join("\n")
         );
+        if let Some(url) = alertmanager_url {
+            let target = url.trim_start_matches("http://");
+            config += &format!("alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['{target}']\n");
+        }
         let config_path = dir.path().join("prometheus.yml");
         std::fs::write(&config_path, config)?;
         let mut cmd = Command::new(find_binary("prometheus")?);
@@ -498,6 +515,7 @@ impl Prometheus {
                 name: a["labels"]["alertname"].as_str().unwrap_or_default().to_string(),
                 state: a["state"].as_str().unwrap_or_default().to_string(),
                 labels: serde_json::from_value(a["labels"].clone()).unwrap_or_default(),
+                annotations: serde_json::from_value(a["annotations"].clone()).unwrap_or_default(),
             })
             .collect())
     }
@@ -547,6 +565,8 @@ pub struct Alert {
     /// `pending` or `firing`.
     pub state: String,
     pub labels: std::collections::BTreeMap<String, String>,
+    /// `summary`, `description`, `runbook_url`, as Prometheus rendered them.
+    pub annotations: std::collections::BTreeMap<String, String>,
 }
 
 /// `n` realistic prediction-log records, one every `spacing` from `start`: the features of real held-out
