@@ -259,15 +259,16 @@ mod tests {
     /// A real server checks what fraudctl sends. API Gateway's IAM authorization cannot run here; s3s-fs verifies
     /// SigV4 from the request as it arrives (method, path, the signed headers, the body's hash) for the services
     /// `s3` and `sts`, and for `sts` — like `execute-api` — without an x-amz-content-sha256 header. So fraudctl's
-    /// own `POST /predict`, signed by the same code for service `sts`, must pass its check (it then fails as an
-    /// unknown S3 operation), and the same request signed with another secret must not.
+    /// own `POST /predict`, signed by the same code for service `sts`, must pass its check (and then fail as an
+    /// operation S3 does not have), while the same request signed with another secret, or with its body changed
+    /// after signing, must not.
     #[tokio::test]
-    async fn a_real_sigv4_verifier_accepts_a_signed_predict_request_and_refuses_a_wrong_secret() {
+    async fn a_real_sigv4_verifier_accepts_a_signed_predict_request_and_refuses_a_wrong_secret_or_body() {
         use fraudwatch_tests::{S3Server, ACCESS_KEY, REGION, SECRET_KEY};
         let s3 = S3Server::start().await.unwrap();
         let http = reqwest::Client::new();
         let url = format!("{}/predict", s3.endpoint());
-        let send = |secret: &'static str| {
+        let send = |secret: &'static str, tamper: bool| {
             let (http, url) = (http.clone(), url.clone());
             async move {
                 let features = std::array::from_fn(|i| i as f32 * 0.5 - 3.0);
@@ -275,15 +276,22 @@ mod tests {
                 let credentials = Credentials::new(ACCESS_KEY, secret, None, None, "test");
                 let signer = SigV4 { credentials, region: REGION.into(), service: "sts" };
                 signer.sign(&mut request, SystemTime::now()).unwrap();
+                if tamper {
+                    let other = crate::traffic::predict_request(&http, &url, features.map(|x| x + 1.0)).unwrap();
+                    *request.body_mut() = other.body().and_then(|b| b.as_bytes()).map(|b| b.to_vec().into());
+                }
                 let response = http.execute(request).await.unwrap();
                 (response.status().as_u16(), response.text().await.unwrap())
             }
         };
-        let (status, body) = send(SECRET_KEY).await;
-        assert!(!body.contains("SignatureDoesNotMatch") && !body.contains("AccessDenied"), "{status} {body}");
-        let (status, body) = send("not-the-secret").await;
-        assert_eq!(status, 403, "{body}");
-        assert!(body.contains("SignatureDoesNotMatch"), "{body}");
+        let (status, body) = send(SECRET_KEY, false).await;
+        assert_eq!(status, 501, "{body}");
+        assert!(body.contains("<Code>NotImplemented</Code><Message>Unknown operation"), "{body}");
+        for (secret, tamper) in [("not-the-secret", false), (SECRET_KEY, true)] {
+            let (status, body) = send(secret, tamper).await;
+            assert_eq!(status, 403, "{body}");
+            assert!(body.contains("<Code>SignatureDoesNotMatch</Code>"), "{body}");
+        }
     }
 
     fn args(auth: AuthMode, bearer_token: Option<&str>) -> ApiAuthArgs {
