@@ -7,23 +7,13 @@ use std::process::Command;
 use std::time::Duration;
 
 use fraudwatch_tests::lambda_emulator::LambdaEmulator;
-use fraudwatch_tests::{listening_port, repo_root, ServerProcess, SqsServer, ACCESS_KEY, REGION, SECRET_KEY};
+use fraudwatch_tests::{listening_port, repo_root, ServerProcess, SqsServer};
 use serde_json::Value;
 
 #[tokio::test]
 async fn the_demo_page_and_its_requests_are_forwarded_and_nothing_else() {
     let sqs = SqsServer::start().await.unwrap();
-    let queue_url = sqs.create_queue("prediction-log", None).await.unwrap();
-    let lambda = LambdaEmulator::start(&[
-        ("PREDICTION_LOG_QUEUE_URL", queue_url),
-        ("AWS_ENDPOINT_URL_SQS", sqs.endpoint()),
-        ("AWS_ACCESS_KEY_ID", ACCESS_KEY.into()),
-        ("AWS_SECRET_ACCESS_KEY", SECRET_KEY.into()),
-        ("AWS_REGION", REGION.into()),
-        ("ORT_DYLIB_PATH", env!("ORT_DYLIB_PATH").into()),
-    ])
-    .await
-    .unwrap();
+    let lambda = LambdaEmulator::start_predict(&sqs).await.unwrap();
     let api = lambda.function_url("predict");
 
     let logs = tempfile::tempdir().unwrap();
