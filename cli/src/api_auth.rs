@@ -17,9 +17,9 @@ pub const EXECUTE_API: &str = "execute-api";
 
 #[derive(Args)]
 pub struct ApiAuthArgs {
-    /// How requests are authenticated. auto: SigV4 for an API Gateway URL (https://<id>.execute-api.<region>.
-    /// amazonaws.com, the ApiUrl output), a bearer token if one is given, nothing otherwise (the local stack);
-    /// sigv4: always sign (an IAM-auth API behind a custom domain; give --region); none: never.
+    /// How requests are authenticated. auto: SigV4 for an API Gateway URL (the ApiUrl output,
+    /// https://<id>.execute-api.<region>.amazonaws.com), a bearer token if one is given, nothing otherwise (the
+    /// local stack); sigv4: always sign (an IAM-auth API behind a custom domain; give --region); none: never.
     #[arg(long, value_enum, default_value_t = AuthMode::Auto)]
     auth: AuthMode,
     /// The region to sign for when the URL does not name one (a custom domain). Default: the AWS settings'
