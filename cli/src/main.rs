@@ -1,5 +1,8 @@
-//! `fraudctl`: the operator's command line for fraudwatch. One module per subcommand.
+//! `fraudctl`: the operator's command line for fraudwatch. One module per subcommand, and `api_auth`: how they
+//! authenticate to the predict API.
 
+mod api_auth;
+mod demo;
 mod drift;
 mod logs;
 mod model;
@@ -17,6 +20,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Serve a deployed stage's demo page on 127.0.0.1, forwarding its requests to the API with your authentication.
+    Demo(demo::DemoArgs),
     /// Compare a file of traffic with a reference file, with drift-check's statistics.
     Drift(drift::DriftArgs),
     /// Read the prediction logs in S3 (honours AWS_ENDPOINT_URL and S3_FORCE_PATH_STYLE).
@@ -31,6 +36,7 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Demo(args) => demo::run(args).await,
         Command::Drift(args) => drift::run(args),
         Command::Logs(args) => logs::run(&s3().await?, args).await,
         Command::Model(args) => model::run(&s3().await?, args).await,

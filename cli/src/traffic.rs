@@ -16,9 +16,12 @@ use futures::{stream, StreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
+use crate::api_auth::{ApiAuth, ApiAuthArgs};
+
 #[derive(Args)]
 pub struct TrafficArgs {
-    /// The predict API's base URL, e.g. http://127.0.0.1:9000/lambda-url/predict or the ApiUrl output.
+    /// The predict API's base URL, e.g. http://127.0.0.1:9000/lambda-url/predict or the ApiUrl output (requests
+    /// to an API Gateway URL are signed with SigV4: see --auth).
     #[arg(long, required_unless_present = "write_bodies")]
     endpoint: Option<String>,
     /// Write the request bodies to this file, one JSON object per line, instead of sending them: the same
@@ -42,9 +45,8 @@ pub struct TrafficArgs {
     concurrency: usize,
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// `Authorization: Bearer <token>` for an API with the JWT authorizer.
-    #[arg(long, env = "FRAUDWATCH_BEARER_TOKEN")]
-    bearer_token: Option<String>,
+    #[command(flatten)]
+    auth: ApiAuthArgs,
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
@@ -107,6 +109,7 @@ fn write_bodies(path: &Path, traffic: &[LabelledTransaction]) -> Result<()> {
 
 async fn send(args: &TrafficArgs, endpoint: &str, traffic: Vec<LabelledTransaction>) -> Result<Summary> {
     let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
+    let auth = Arc::new(ApiAuth::for_endpoint(&args.auth, endpoint).await?);
     let url = format!("{}/predict", endpoint.trim_end_matches('/'));
     let progress = ProgressBar::new(traffic.len() as u64).with_style(
         ProgressStyle::with_template("{spinner} {bar:40} {pos}/{len} transactions ({per_sec}, eta {eta})")
@@ -118,22 +121,16 @@ async fn send(args: &TrafficArgs, endpoint: &str, traffic: Vec<LabelledTransacti
         .map(|LabelledTransaction { features, is_fraud }| {
             let http = http.clone();
             let url = url.clone();
-            let bearer = args.bearer_token.clone();
+            let auth = auth.clone();
             let progress = progress.clone();
             let sent = sent.clone();
             async move {
-                // The request body is the 29 features by name, as the log record holds them.
-                let mut request = http.post(&url).json(&FeatureMap(features));
-                if let Some(token) = bearer {
-                    request = request.bearer_auth(token);
-                }
+                let request = predict_request(&http, &url, features)
+                    .and_then(|mut request| auth.authorize(&mut request).map(|()| request));
                 let t = Instant::now();
-                let result = match request.send().await {
-                    Ok(r) => {
-                        let status = r.status().as_u16();
-                        r.json::<serde_json::Value>().await.map(|v| (status, v)).map_err(|e| e.to_string())
-                    }
-                    Err(e) => Err(e.to_string()),
+                let result = match request {
+                    Ok(request) => answer(&http, request).await,
+                    Err(e) => Err(format!("{e:#}")),
                 };
                 sent.fetch_add(1, Ordering::Relaxed);
                 progress.inc(1);
@@ -180,6 +177,22 @@ async fn send(args: &TrafficArgs, endpoint: &str, traffic: Vec<LabelledTransacti
     summary.latency_ms_p99 = quantile(0.99);
     summary.requests_per_second = summary.sent as f64 / elapsed.as_secs_f64().max(1e-9);
     Ok(summary)
+}
+
+/// `POST <url>` of one transaction: the 29 features by name, as the log record holds them.
+pub(crate) fn predict_request(
+    http: &reqwest::Client,
+    url: &str,
+    features: fraudwatch_core::schema::Features,
+) -> Result<reqwest::Request> {
+    Ok(http.post(url).json(&FeatureMap(features)).build()?)
+}
+
+/// The status and JSON body `request` is answered with, or why there is none.
+async fn answer(http: &reqwest::Client, request: reqwest::Request) -> Result<(u16, serde_json::Value), String> {
+    let response = http.execute(request).await.map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    response.json().await.map(|body| (status, body)).map_err(|e| e.to_string())
 }
 
 fn print_summary(s: &Summary) {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use fraudwatch_tests::lambda_emulator::LambdaEmulator;
-use fraudwatch_tests::{find_binary, repo_root, SqsServer, ACCESS_KEY, REGION, SECRET_KEY};
+use fraudwatch_tests::{find_binary, repo_root, SqsServer};
 
 /// Debian's `chromium` (installed by scripts/bootstrap), or the Chrome that GitHub's Ubuntu runners ship.
 fn browser() -> PathBuf {
@@ -51,17 +51,7 @@ fn text_of<'a>(dom: &'a str, id: &str) -> &'a str {
 #[tokio::test]
 async fn a_person_scores_real_transactions_in_the_browser() {
     let sqs = SqsServer::start().await.unwrap();
-    let queue_url = sqs.create_queue("prediction-log", None).await.unwrap();
-    let lambda = LambdaEmulator::start(&[
-        ("PREDICTION_LOG_QUEUE_URL", queue_url),
-        ("AWS_ENDPOINT_URL_SQS", sqs.endpoint()),
-        ("AWS_ACCESS_KEY_ID", ACCESS_KEY.into()),
-        ("AWS_SECRET_ACCESS_KEY", SECRET_KEY.into()),
-        ("AWS_REGION", REGION.into()),
-        ("ORT_DYLIB_PATH", env!("ORT_DYLIB_PATH").into()),
-    ])
-    .await
-    .unwrap();
+    let lambda = LambdaEmulator::start_predict(&sqs).await.unwrap();
     let page = format!("{}/", lambda.function_url("predict"));
     let examples: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(repo_root().join("functions/predict/src/demo-transactions.json")).unwrap(),
