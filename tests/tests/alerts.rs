@@ -18,7 +18,6 @@ use fraudwatch_tests::{
     LOGGER_BATCH_SIZE,
 };
 use fraudwatch_traffic::{build_traffic, read_labelled_csv, Incident, DEFAULT_SPIKE_SHARE};
-use futures::StreamExt;
 use lambda_runtime::{Context, LambdaEvent};
 use predict::api::App;
 use predict::log_sink::SqsLogSink;
