@@ -286,7 +286,7 @@ impl Explainer {
         let mut phi = [0f64; FEATURE_COUNT];
         let mut path = [PathElement::default(); PATH_CAPACITY];
         for &root in &self.roots {
-            self.tree_shap(features, &mut phi, root, &mut path, 0, 1.0, 1.0, PLACEHOLDER_FEATURE);
+            self.tree_shap(features, &mut phi, root, &mut path, 0, 1.0, true, PLACEHOLDER_FEATURE);
         }
         Contributions { features: phi, bias: self.bias, margin: self.margin(features) }
     }
@@ -304,7 +304,8 @@ impl Explainer {
     }
 
     /// XGBoost's `TreeShap`: `buf[..parent_len]` is the parent's path; this node's path goes right after it
-    /// (a copy, so the cold sibling still sees the parent's), extended by the split that led here.
+    /// (a copy, so the cold sibling still sees the parent's), extended by the split that led here. `hot`: the
+    /// row follows that split (Algorithm 2's one fraction, always 1 or 0 for a row whose features are known).
     #[allow(clippy::too_many_arguments)] // the recursion's state, as in the paper's Algorithm 2
     fn tree_shap(
         &self,
@@ -314,37 +315,34 @@ impl Explainer {
         buf: &mut [PathElement],
         parent_len: usize,
         zero_fraction: f64,
-        one_fraction: f64,
+        hot: bool,
         feature: u32,
     ) {
         let (parent, rest) = buf.split_at_mut(parent_len);
         let path = &mut rest[..parent_len + 1];
         path[..parent_len].copy_from_slice(parent);
-        extend_path(path, zero_fraction, one_fraction, feature);
+        extend_path(path, zero_fraction, hot, feature);
         match self.nodes[at as usize] {
-            Node::Leaf { value } => {
-                // element 0 is the root's placeholder, not a feature
-                for i in 1..path.len() {
-                    let e = path[i];
-                    phi[e.feature as usize] += unwound_path_sum(path, i) * (e.one_fraction - e.zero_fraction) * value;
-                }
-            }
+            Node::Leaf { value } => add_leaf_contributions(path, value, phi),
             Node::Split { feature, threshold, yes, no, nan_goes_yes, yes_zero_fraction, no_zero_fraction } => {
-                let hot = hot_child(features[feature as usize], threshold, yes, no, nan_goes_yes);
-                let (cold, hot_zero, cold_zero) =
-                    if hot == yes { (no, yes_zero_fraction, no_zero_fraction) } else { (yes, no_zero_fraction, yes_zero_fraction) };
+                let hot_child = hot_child(features[feature as usize], threshold, yes, no, nan_goes_yes);
+                let (cold_child, hot_zero, cold_zero) = if hot_child == yes {
+                    (no, yes_zero_fraction, no_zero_fraction)
+                } else {
+                    (yes, no_zero_fraction, yes_zero_fraction)
+                };
                 // A feature split on again further down: undo its earlier element and fold its fractions into
                 // this split's, so each feature appears once on the path.
                 let mut len = path.len();
-                let (mut incoming_zero, mut incoming_one) = (1.0, 1.0);
+                let (mut incoming_zero, mut incoming_hot) = (1.0, true);
                 if let Some(k) = path.iter().position(|e| e.feature == feature) {
                     incoming_zero = path[k].zero_fraction;
-                    incoming_one = path[k].one_fraction;
+                    incoming_hot = path[k].hot;
                     unwind_path(path, k);
                     len -= 1;
                 }
-                self.tree_shap(features, phi, hot, rest, len, hot_zero * incoming_zero, incoming_one, feature);
-                self.tree_shap(features, phi, cold, rest, len, cold_zero * incoming_zero, 0.0, feature);
+                self.tree_shap(features, phi, hot_child, rest, len, hot_zero * incoming_zero, incoming_hot, feature);
+                self.tree_shap(features, phi, cold_child, rest, len, cold_zero * incoming_zero, false, feature);
             }
         }
     }
@@ -354,64 +352,118 @@ impl Explainer {
 const PLACEHOLDER_FEATURE: u32 = u32::MAX;
 
 /// One unique feature on the path from the root: the share of rows that reach here when it is unknown
-/// (`zero_fraction`) or known (`one_fraction`, 0 or 1 here), and the permutation weight of subsets of this size.
+/// (`zero_fraction`), whether the row does when it is known (`hot`: one fraction 1, else 0), and the
+/// permutation weight of subsets of this size.
 #[derive(Debug, Clone, Copy, Default)]
 struct PathElement {
     feature: u32,
     zero_fraction: f64,
-    one_fraction: f64,
+    hot: bool,
     weight: f64,
 }
 
-/// Algorithm 2's EXTEND: appends (feature, zero, one) as the last element of `path` and updates the weights.
-fn extend_path(path: &mut [PathElement], zero_fraction: f64, one_fraction: f64, feature: u32) {
+/// A path has d + 1 ≤ MAX_DEPTH + 1 elements.
+const LENGTHS: usize = MAX_DEPTH + 1;
+type Factors = [[f64; LENGTHS]; LENGTHS];
+
+/// The permutation factors EXTEND and UNWIND multiply by, for a path of d + 1 elements and its element i < d,
+/// computed at compile time: the inner loops then multiply instead of dividing (a division's latency is what
+/// bounded them), by the same values (a correctly rounded quotient either way).
+#[derive(Clone, Copy)]
+enum Factor {
+    /// (i + 1) / (d + 1)
+    Grow,
+    /// (d − i) / (d + 1)
+    Shrink,
+    /// (d + 1) / (i + 1)
+    Ungrow,
+    /// (d + 1) / (d − i)
+    Unshrink,
+    /// (d − i) / (i + 1) = Ungrow · Shrink
+    Ratio,
+}
+
+const fn factors(factor: Factor) -> Factors {
+    let mut table = [[0.0; LENGTHS]; LENGTHS];
+    let mut d = 0;
+    while d < LENGTHS {
+        let mut i = 0;
+        while i < d {
+            let (d1, i1, rest) = ((d + 1) as f64, (i + 1) as f64, (d - i) as f64);
+            table[d][i] = match factor {
+                Factor::Grow => i1 / d1,
+                Factor::Shrink => rest / d1,
+                Factor::Ungrow => d1 / i1,
+                Factor::Unshrink => d1 / rest,
+                Factor::Ratio => rest / i1,
+            };
+            i += 1;
+        }
+        d += 1;
+    }
+    table
+}
+const GROW: Factors = factors(Factor::Grow);
+const SHRINK: Factors = factors(Factor::Shrink);
+const UNGROW: Factors = factors(Factor::Ungrow);
+const UNSHRINK: Factors = factors(Factor::Unshrink);
+const RATIO: Factors = factors(Factor::Ratio);
+
+/// Algorithm 2's EXTEND: appends (feature, zero, hot) as the last element of `path` and updates the weights.
+fn extend_path(path: &mut [PathElement], zero_fraction: f64, hot: bool, feature: u32) {
     let d = path.len() - 1;
-    path[d] = PathElement { feature, zero_fraction, one_fraction, weight: if d == 0 { 1.0 } else { 0.0 } };
-    let scale = (d + 1) as f64;
+    path[d] = PathElement { feature, zero_fraction, hot, weight: if d == 0 { 1.0 } else { 0.0 } };
     for i in (0..d).rev() {
-        path[i + 1].weight += one_fraction * path[i].weight * (i + 1) as f64 / scale;
-        path[i].weight = zero_fraction * path[i].weight * (d - i) as f64 / scale;
+        if hot {
+            path[i + 1].weight += path[i].weight * GROW[d][i];
+        }
+        path[i].weight *= zero_fraction * SHRINK[d][i];
     }
 }
 
 /// Algorithm 2's UNWIND: removes element `k` (the inverse of its EXTEND); the path is one shorter after.
 fn unwind_path(path: &mut [PathElement], k: usize) {
     let d = path.len() - 1;
-    let PathElement { zero_fraction, one_fraction, .. } = path[k];
-    let scale = (d + 1) as f64;
+    let PathElement { zero_fraction, hot, .. } = path[k];
     let mut next = path[d].weight;
     for i in (0..d).rev() {
-        if one_fraction != 0.0 {
+        if hot {
             let w = path[i].weight;
-            path[i].weight = next * scale / ((i + 1) as f64 * one_fraction);
-            next = w - path[i].weight * zero_fraction * (d - i) as f64 / scale;
+            path[i].weight = next * UNGROW[d][i];
+            next = w - path[i].weight * zero_fraction * SHRINK[d][i];
         } else {
-            path[i].weight = path[i].weight * scale / (zero_fraction * (d - i) as f64);
+            path[i].weight *= UNSHRINK[d][i] / zero_fraction;
         }
     }
     for i in k..d {
-        let PathElement { feature, zero_fraction, one_fraction, .. } = path[i + 1];
-        path[i].feature = feature;
-        path[i].zero_fraction = zero_fraction;
-        path[i].one_fraction = one_fraction;
+        let PathElement { feature, zero_fraction, hot, .. } = path[i + 1];
+        path[i] = PathElement { feature, zero_fraction, hot, weight: path[i].weight };
     }
 }
 
-/// The total weight the path would have with element `k` unwound, without changing it.
-fn unwound_path_sum(path: &[PathElement], k: usize) -> f64 {
+/// A leaf's share of every feature on its path: (one − zero fraction) · value · UNWOUNDPATHSUM for each
+/// element but the placeholder. For a cold element (one fraction 0) the unwound sum is Σ_i w_i (d+1)/(z (d−i)),
+/// whose 1/z cancels against the (0 − z) factor: every cold feature of the leaf gets the same −value · Σ_i w_i
+/// (d+1)/(d−i), summed once here instead of once per cold feature.
+fn add_leaf_contributions(path: &[PathElement], value: f64, phi: &mut [f64; FEATURE_COUNT]) {
     let d = path.len() - 1;
-    let PathElement { zero_fraction, one_fraction, .. } = path[k];
-    let scale = (d + 1) as f64;
-    let mut next = path[d].weight;
-    let mut total = 0.0;
+    let cold = -value * (0..d).map(|i| path[i].weight * UNSHRINK[d][i]).sum::<f64>();
+    for e in &path[1..] {
+        phi[e.feature as usize] +=
+            if e.hot { value * (1.0 - e.zero_fraction) * hot_unwound_path_sum(path, e.zero_fraction) } else { cold };
+    }
+}
+
+/// UNWOUNDPATHSUM of a hot element with this zero fraction: the total weight the path would have without it.
+/// XGBoost's step `tmp = next·(d+1)/(i+1); total += tmp; next = w_i − tmp·z·(d−i)/(d+1)`, with `next`'s update
+/// folded into one multiply-add (`w_i − next·z·(d−i)/(i+1)`): that update chains the iterations, so its latency
+/// is what a leaf costs.
+fn hot_unwound_path_sum(path: &[PathElement], zero_fraction: f64) -> f64 {
+    let d = path.len() - 1;
+    let (mut next, mut total) = (path[d].weight, 0.0);
     for i in (0..d).rev() {
-        if one_fraction != 0.0 {
-            let w = next * scale / ((i + 1) as f64 * one_fraction);
-            total += w;
-            next = path[i].weight - w * zero_fraction * ((d - i) as f64 / scale);
-        } else if zero_fraction != 0.0 {
-            total += (path[i].weight / zero_fraction) / ((d - i) as f64 / scale);
-        }
+        total += next * UNGROW[d][i];
+        next = path[i].weight - next * (zero_fraction * RATIO[d][i]);
     }
     total
 }
