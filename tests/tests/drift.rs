@@ -90,6 +90,7 @@ fn logged(rows: &[Features], start: OffsetDateTime) -> Result<Vec<PredictionLogR
             threshold: model.threshold(),
             latency_us: 50,
             transaction_id: None,
+            explanation: None,
         })
         .collect())
 }
@@ -276,7 +277,7 @@ async fn corrupt_objects_are_skipped_and_counted() -> Result<()> {
     let records = logged(&legit_rows()?[..400], DAY_START)?;
     let mut objects = objects(&records);
     let mut future_version: Value = serde_json::from_slice(&records[0].encode())?;
-    future_version["schema_version"] = json!(2);
+    future_version["schema_version"] = json!(3);
     let prefix = "prediction-logs/dt=2026-11-20/hour=05/";
     objects.push((format!("{prefix}truncated.json"), records[1].encode()[..40].to_vec()));
     objects.push((format!("{prefix}not-json.json"), b"\x00\x01 not json".to_vec()));

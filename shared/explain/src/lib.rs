@@ -573,7 +573,9 @@ fn flatten(tree: usize, i: usize, node: &NodeFile, nodes: &[NodeFile], offset: u
                 no_zero_fraction: f64::from(nodes[no].cover) / cover,
             })
         }
-        _ => Err(node_error("is neither a leaf (leaf, cover) nor a split (feature, threshold, yes, no, missing, cover)".into())),
+        _ => Err(node_error(
+            "is neither a leaf (leaf, cover) nor a split (feature, threshold, yes, no, missing, cover)".into(),
+        )),
     }
 }
 

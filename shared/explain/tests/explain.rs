@@ -89,7 +89,12 @@ fn contributions_equal_xgboost_pred_contribs_on_every_parity_row() {
         // XGBoost sums the 200 leaves in float32 (its output_margin is bit for bit a float32 sum of these
         // trees' leaves), this explainer exactly in float64: that rounding grows with |margin|.
         let diff = (got.margin - want.margin).abs();
-        assert!(diff <= TOLERANCE * want.margin.abs().max(1.0), "row {r}: margin {} vs XGBoost {}", got.margin, want.margin);
+        assert!(
+            diff <= TOLERANCE * want.margin.abs().max(1.0),
+            "row {r}: margin {} vs XGBoost {}",
+            got.margin,
+            want.margin
+        );
         worst_margin = worst_margin.max(diff);
     }
     println!(
