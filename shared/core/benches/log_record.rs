@@ -41,16 +41,16 @@ fn bench(c: &mut Criterion) {
     let reason = |feature: &str, contribution: f32| LoggedContribution { feature: feature.into(), contribution };
     let explained = PredictionLogRecord {
         explanation: Some(LoggedExplanation {
-            bias: -7.913_047_671_318_054,
-            margin: -9.347_962_856_292_725,
+            bias: 2.345_466_6,
+            margin: -5.865_594,
             top: vec![
-                reason("V14", -0.843_671_702_551_841_7),
-                reason("V4", -0.480_924_561_619_758_6),
-                reason("V10", 0.223_175_033_926_963_8),
-                reason("V12", -0.191_849_872_469_902),
-                reason("Amount", -0.120_893_895_626_068_1),
+                reason("V14", -1.781_765_2),
+                reason("V3", -1.702_772_6),
+                reason("V10", -0.727_999_45),
+                reason("V20", -0.590_891_8),
+                reason("V24", -0.476_237_83),
             ],
-            other_features: -0.020_751_186_633_110_1,
+            other_features: -2.931_393_9,
         }),
         ..record.clone()
     };
