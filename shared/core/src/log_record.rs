@@ -323,7 +323,8 @@ mod tests {
 
     #[test]
     fn decode_refuses_explanations_no_explainer_writes() {
-        let cases: [(fn(&mut serde_json::Value), &str); 5] = [
+        type Edit = fn(&mut serde_json::Value);
+        let cases: [(Edit, &str); 5] = [
             (|v| v["schema_version"] = 1.into(), "explanation needs schema_version 2"),
             (|v| v["explanation"]["top"][0]["feature"] = "V29".into(), "`V29` is not a feature"),
             (|v| v["explanation"]["top"][1]["feature"] = "V14".into(), "`V14` appears twice"),

@@ -213,7 +213,8 @@ fn a_cycle_is_refused() {
 
 #[test]
 fn other_broken_trees_are_refused_by_name() {
-    let cases: [(&str, fn(&mut Value), &str); 5] = [
+    type Edit = fn(&mut Value);
+    let cases: [(&str, Edit, &str); 5] = [
         ("feature", |t| t["trees"][2]["nodes"][0]["feature"] = 29.into(), "tree 2 node 0: feature 29 is out of range"),
         ("names", |t| t["feature_names"][0] = "Time".into(), "trees.json lists features [\"Time\""),
         ("shared child", |t| t["trees"][0]["nodes"][2]["yes"] = 3.into(), "tree 0 node 3: has two parents, 1 and 2"),
