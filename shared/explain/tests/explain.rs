@@ -242,3 +242,33 @@ fn a_card_without_explanation_explains_nothing_and_one_that_names_trees_needs_th
     let err = Explainer::from_bytes(&trees, &card).unwrap_err();
     assert_eq!(err.to_string(), "model card has no usable `explanation`: the card has no `explanation` field");
 }
+
+#[test]
+fn a_missing_value_takes_the_missing_side_as_xgboost_does() {
+    // Every split of the served trees sends a missing value `no` (training/README.md § TreeSHAP), the side
+    // +inf takes too: a NaN must explain exactly as +inf does.
+    let explainer = explainer();
+    let mut nan = parity_rows()[0];
+    nan[13] = f32::NAN; // V14
+    let mut inf = nan;
+    inf[13] = f32::INFINITY;
+    assert_eq!(explainer.contributions(&nan), explainer.contributions(&inf));
+    assert_eq!(explainer.margin(&nan), explainer.margin(&inf));
+}
+
+#[test]
+fn a_tree_deeper_than_max_depth_is_refused() {
+    let (mut trees, card) = committed();
+    // A chain of splits on V1, each with a leaf on its `yes` side, 11 deep.
+    let depth = fraudwatch_explain::MAX_DEPTH + 1;
+    let mut nodes = Vec::new();
+    for d in 0..depth {
+        let (leaf, next) = (nodes.len() + 1, nodes.len() + 2);
+        nodes.push(serde_json::json!({"feature": 0, "threshold": d as f32, "yes": leaf, "no": next, "missing": next, "cover": 100.0}));
+        nodes.push(serde_json::json!({"leaf": 0.5, "cover": 1.0}));
+    }
+    nodes.push(serde_json::json!({"leaf": -0.5, "cover": 99.0}));
+    trees["trees"][3]["nodes"] = nodes.into();
+    let err = load_repinned(&trees, card).to_string();
+    assert_eq!(err, "trees.json tree 3: deeper than 10 (node 21)");
+}
