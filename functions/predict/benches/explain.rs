@@ -1,11 +1,13 @@
 //! What `?explain=true` adds to a prediction: the handler on the same transaction with and without reasons
 //! (the app as production builds it, explainer loaded), one and 100 at a time, and the parts of the difference
 //! (TreeSHAP itself, picking the top reasons). The same app answers both, in one process, so the difference is
-//! the added cost. Run: `cargo bench -p predict --bench explain`.
+//! the added cost. Timed as CPU time of the benchmark's thread (`on_cpu`), so other jobs on a shared machine do
+//! not count. Run: `cargo bench -p predict --bench explain`.
 
 mod common;
 
 use std::hint::black_box;
+use std::time::Duration;
 
 use common::{event, Discard, TRANSACTION};
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -41,17 +43,55 @@ fn benches(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("explain");
     for (name, event) in &cases {
-        group.bench_function(*name, |b| b.iter(|| respond(event)));
+        group.bench_function(*name, |b| {
+            b.iter_custom(|iters| {
+                on_cpu(iters, || {
+                    respond(event);
+                })
+            })
+        });
     }
     let features = parse_transaction(TRANSACTION.as_bytes()).unwrap().features;
     group.bench_function("TreeSHAP contributions alone (200 trees)", |b| {
-        b.iter(|| explainer.contributions(black_box(&features)))
+        b.iter_custom(|iters| {
+            on_cpu(iters, || {
+                black_box(explainer.contributions(black_box(&features)));
+            })
+        })
     });
     let contributions = explainer.contributions(&features);
     group.bench_function("top reasons from the contributions", |b| {
-        b.iter(|| black_box(&contributions).top(REASONS_RETURNED))
+        b.iter_custom(|iters| {
+            on_cpu(iters, || {
+                black_box(black_box(&contributions).top(REASONS_RETURNED));
+            })
+        })
+    });
+    group.bench_function("explainer load at cold start (trees.json: checksum, parse, checks, leaf shares)", |b| {
+        b.iter_custom(|iters| {
+            on_cpu(iters, || {
+                black_box(predict::embedded_explainer().unwrap());
+            })
+        })
     });
     group.finish();
+}
+
+/// The CPU time `iters` runs of `f` take on this thread (`CLOCK_THREAD_CPUTIME_ID`), for
+/// `Bencher::iter_custom`: on a machine other jobs share, wall time also counts the time they ran instead.
+fn on_cpu(iters: u64, mut f: impl FnMut()) -> Duration {
+    let now = || {
+        let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: `t` is a valid, writable timespec; the clock id is a constant the kernel knows.
+        let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+        assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+        Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+    };
+    let start = now();
+    for _ in 0..iters {
+        f();
+    }
+    now() - start
 }
 
 criterion_group!(explain, benches);
