@@ -46,7 +46,7 @@ pub fn sample_data() -> PathBuf {
 pub fn committed_model_as(version: &str, threshold: Option<f64>) -> Result<tempfile::TempDir> {
     let dir = tempfile::tempdir()?;
     let model = repo_root().join("model");
-    for name in ["model.onnx", "reference.csv.gz"] {
+    for name in ["model.onnx", "reference.csv.gz", "trees.json"] {
         std::fs::copy(model.join(name), dir.path().join(name))?;
     }
     let mut card: serde_json::Value = serde_json::from_slice(&std::fs::read(model.join("card.json"))?)?;
@@ -694,6 +694,7 @@ pub fn prediction_records(
                 threshold: card.threshold,
                 latency_us: 40 + (i as u64 % 25),
                 transaction_id: Some(format!("tx-{i:06}")),
+                explanation: None,
             }
         })
         .collect())

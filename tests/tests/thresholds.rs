@@ -4,8 +4,11 @@
 
 use std::time::Duration;
 
-use fraudwatch_core::alert_thresholds::{DRIFT_MIN_WINDOW_ROWS, FRAUD_RATE_ALERT, FRAUD_RATE_MIN_WINDOW_ROWS};
+use fraudwatch_core::alert_thresholds::{
+    ATTRIBUTION_NDCG_ALERT, DRIFT_MIN_WINDOW_ROWS, FRAUD_RATE_ALERT, FRAUD_RATE_MIN_WINDOW_ROWS,
+};
 use fraudwatch_core::aws::{DRIFT_S3, PREDICT_S3_FALLBACK, PREDICT_SQS};
+use fraudwatch_core::log_record::{LoggedContribution, LoggedExplanation};
 use fraudwatch_core::schema::FEATURE_NAMES;
 use fraudwatch_monitor::drift::pushgateway::PUSH_TIMEOUT;
 use fraudwatch_tests::{prediction_records, repo_root, LOGGER_BATCH_SIZE};
@@ -69,6 +72,7 @@ fn no_alert_rule_hard_codes_a_threshold_or_names_a_feature() {
                 FRAUD_RATE_ALERT.to_string(),
                 DRIFT_MIN_WINDOW_ROWS.to_string(),
                 FRAUD_RATE_MIN_WINDOW_ROWS.to_string(),
+                ATTRIBUTION_NDCG_ALERT.to_string(),
             ] {
                 let hard_coded = expr.split(|c: char| !(c.is_ascii_digit() || c == '.')).any(|w| w == number);
                 assert!(!hard_coded, "{name:?} writes {number}: compare with the pushed threshold instead\n{expr}");
@@ -83,7 +87,24 @@ fn no_alert_rule_hard_codes_a_threshold_or_names_a_feature() {
     }
 }
 
-/// The Glue table Athena reads the logs through has exactly the record's fields, with the 29 features.
+/// The Hive type Athena's JSON SerDe reads a JSON value as (numbers as `double`, as the table declares them;
+/// struct fields in name order, which is how the table lists them: the SerDe matches them by name).
+fn hive_type(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Number(_) => "double".into(),
+        serde_json::Value::String(_) => "string".into(),
+        serde_json::Value::Bool(_) => "boolean".into(),
+        serde_json::Value::Array(items) => format!("array<{}>", hive_type(&items[0])),
+        serde_json::Value::Object(fields) => {
+            let fields: Vec<String> = fields.iter().map(|(k, v)| format!("{k}:{}", hive_type(v))).collect();
+            format!("struct<{}>", fields.join(","))
+        }
+        serde_json::Value::Null => panic!("a null field has no type"),
+    }
+}
+
+/// The Glue table Athena reads the logs through has exactly the record's fields (of an explained prediction,
+/// the only one with every field), with the 29 features and the explanation's structure.
 #[test]
 fn the_glue_table_s_columns_are_the_log_record_s_fields() {
     let t = template();
@@ -94,7 +115,14 @@ fn the_glue_table_s_columns_are_the_log_record_s_fields() {
         .iter()
         .map(|c| (c["Name"].as_str().unwrap().to_string(), c["Type"].as_str().unwrap().to_string()))
         .collect();
-    let record = &prediction_records(1, time::OffsetDateTime::now_utc(), time::Duration::SECOND).unwrap()[0];
+    let mut record = prediction_records(1, time::OffsetDateTime::now_utc(), time::Duration::SECOND).unwrap().remove(0);
+    let contribution = |feature: &str, contribution| LoggedContribution { feature: feature.into(), contribution };
+    record.explanation = Some(LoggedExplanation {
+        bias: -7.9,
+        margin: -9.1,
+        top: vec![contribution("V14", -0.8), contribution("V4", -0.4)],
+        other_features: 0.0,
+    });
     let json: serde_json::Value = serde_json::from_slice(&record.encode()).unwrap();
     let mut fields: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
     let mut names: Vec<&str> = columns.iter().map(|(n, _)| n.as_str()).collect();
@@ -104,4 +132,6 @@ fn the_glue_table_s_columns_are_the_log_record_s_fields() {
     let features = &columns.iter().find(|(n, _)| n == "features").unwrap().1;
     let expected: Vec<String> = FEATURE_NAMES.iter().map(|f| format!("{f}:double")).collect();
     assert_eq!(features, &format!("struct<{}>", expected.join(",")));
+    let explanation = &columns.iter().find(|(n, _)| n == "explanation").unwrap().1;
+    assert_eq!(explanation, &hive_type(&json["explanation"]));
 }

@@ -8,6 +8,9 @@
 //! - Undecodable objects are skipped and counted (`fraud_drift_corrupt_objects`), never fatal.
 //! - The report is saved before the push; a failed push fails the invocation (so Lambda retries and the
 //!   error alarm fires) with the report already in S3.
+//! - Attribution drift: the window's rows are explained with the model's trees (TreeSHAP) and their mean
+//!   |contribution| ranking compared with the reference's by nDCG, as SageMaker Clarify does; a model whose
+//!   card names no explanation is compared without it (the report says so).
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use fraudwatch_core::card::is_valid_version;
@@ -29,6 +32,8 @@ use time::OffsetDateTime;
 /// The training reference and its card, compiled in so a deployment is one artifact.
 pub const EMBEDDED_REFERENCE: &[u8] = include_bytes!("../../../model/reference.csv.gz");
 pub const EMBEDDED_CARD: &[u8] = include_bytes!("../../../model/card.json");
+/// The trees with covers the card names (`explanation.file`), to explain the window for attribution drift.
+pub const EMBEDDED_TREES: &[u8] = include_bytes!("../../../model/trees.json");
 
 /// The longest window a run may read (30 days, the template's `DriftWindowHours` maximum).
 pub const MAX_WINDOW_HOURS: u32 = 720;
@@ -38,14 +43,15 @@ pub const DEFAULT_MAX_ROWS: usize = 100_000;
 /// The training reference of the model embedded in the binaries (predict serves that model when no
 /// registry is configured).
 pub fn load_reference() -> Result<Reference, ReferenceError> {
-    Reference::from_artifacts(EMBEDDED_CARD, EMBEDDED_REFERENCE)
+    Reference::from_artifacts(EMBEDDED_CARD, EMBEDDED_REFERENCE)?.with_explanation(EMBEDDED_CARD, Some(EMBEDDED_TREES))
 }
 
 /// The registry champion's own reference: traffic is compared with the reference of the model that
 /// serves it. Checked end to end (pointer → card → reference sha256).
 pub async fn reference_from_registry(registry: &Registry) -> Result<Reference, StartupError> {
-    let (card_json, reference) = registry.champion_reference().await?;
-    Ok(Reference::from_artifacts(&card_json, &reference)?)
+    let champion = registry.champion_reference().await?;
+    let reference = Reference::from_artifacts(&champion.card_json, &champion.reference)?;
+    Ok(reference.with_explanation(&champion.card_json, champion.explanation.as_deref())?)
 }
 
 /// Where the reference comes from: the registry's champion when `MODEL_REGISTRY_URI` is set (the same
@@ -254,6 +260,8 @@ pub struct RunSummary {
     pub dataset_drift: bool,
     pub prediction_drifted: Option<bool>,
     pub fraud_rate: Option<f64>,
+    /// nDCG of the window's attribution ranking against the reference's (`None`: no rows, or no explanation).
+    pub attribution_ndcg: Option<f64>,
     pub report: SavedReport,
     /// False when no Pushgateway is configured.
     pub pushed: bool,
@@ -308,6 +316,10 @@ impl App {
             .map_err(DriftCheckError::Read)?;
         let window_rows = logs.data.rows();
         let drift = if window_rows == 0 { None } else { Some(compare(&self.reference.data, &logs.data)?) };
+        let attribution = match (&drift, &self.reference.attribution) {
+            (Some(_), Some(baseline)) => Some(baseline.compare(&logs.data)),
+            _ => None,
+        };
         let report = DriftReport {
             run_id: uuid::Uuid::now_v7().to_string(),
             started_at,
@@ -325,12 +337,13 @@ impl App {
             },
             window_model_versions: logs.model_versions,
             fraud_rate: logs.data.fraud_rate(),
-            summary: DriftReport::summarise(window_rows, drift.as_ref()),
+            summary: DriftReport::summarise(window_rows, drift.as_ref(), attribution.as_ref()),
             drift,
             stage: self.config.stage.clone(),
             expected_interval_seconds: self.config.interval_seconds,
             important_features: self.reference.important_features.clone(),
             feature_importance: self.reference.feature_importance.clone(),
+            attribution,
         };
         metrics::histogram!(DRIFT_CHECK_WINDOW_ROWS).record(window_rows as f64);
         let saved = save_report(&self.s3, &self.config.bucket, &report).await.map_err(DriftCheckError::Save)?;
@@ -369,6 +382,7 @@ impl App {
             dataset_drift: drift.is_some_and(|d| d.dataset_drift),
             prediction_drifted: drift.and_then(|d| d.prediction.as_ref()).map(|p| p.drifted),
             fraud_rate: report.fraud_rate,
+            attribution_ndcg: report.attribution.as_ref().map(|a| a.ndcg),
             report: saved,
             pushed,
             summary: report.summary,
@@ -460,8 +474,12 @@ mod tests {
     }
 
     #[test]
-    fn the_embedded_reference_is_the_card_s() {
+    fn the_embedded_reference_is_the_card_s_and_explains_its_rows() {
         let r = load_reference().unwrap();
         assert_eq!((r.model_version.as_str(), r.data.rows()), ("v1", 5000));
+        let attribution = &r.attribution.unwrap().reference;
+        assert_eq!(attribution.rows, 5000);
+        // The reference's most attributed feature is the card's most important one by gain.
+        assert_eq!(attribution.ranking()[0].0, "V14");
     }
 }

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use fraudwatch_core::config::{optional, required, ConfigError, EnvSource};
 use fraudwatch_core::registry::{RegistryError, RegistryUri};
+use fraudwatch_explain::ExplainError;
 use fraudwatch_model::{locate_onnx_runtime, ModelError};
 
 #[derive(Debug, Clone)]
@@ -42,6 +43,8 @@ pub enum StartupError {
     Model(#[from] ModelError),
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    #[error("the model's explanation: {0}")]
+    Explanation(#[from] ExplainError),
 }
 
 impl PredictConfig {

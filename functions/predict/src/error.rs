@@ -24,6 +24,13 @@ pub enum ApiError {
     NotFound(String),
     #[error("{method} is not allowed here; allowed: {allow}")]
     MethodNotAllowed { method: String, allow: &'static str },
+    #[error("{0}")]
+    InvalidQuery(String),
+    #[error(
+        "model {model_version} is served without reason codes: its card names no explanation (trees.json); \
+         score without `explain=true`, or serve a model trained with one"
+    )]
+    ExplanationUnavailable { model_version: String },
     #[error("scoring failed: {0}")]
     Scoring(#[from] ModelError),
 }
@@ -50,7 +57,9 @@ struct ErrorBody<'a> {
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::MalformedJson(_) => StatusCode::BAD_REQUEST,
+            ApiError::MalformedJson(_) | ApiError::InvalidQuery(_) => StatusCode::BAD_REQUEST,
+            // The request is fine; the model being served cannot answer it (a 5xx would page for a choice).
+            ApiError::ExplanationUnavailable { .. } => StatusCode::CONFLICT,
             ApiError::WrongShape(_) | ApiError::InvalidFields(_) | ApiError::BatchSize { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
@@ -74,6 +83,8 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
+            ApiError::InvalidQuery(_) => "invalid_query",
+            ApiError::ExplanationUnavailable { .. } => "explanation_unavailable",
             ApiError::Scoring(_) => "scoring_failed",
         }
     }

@@ -12,7 +12,7 @@ async fn main() -> Result<(), StartupFailure> {
     telemetry::init_logging();
     let config = PredictConfig::from_env(&ProcessEnv)?;
     let sdk = aws::sdk_config().await;
-    let model = predict::load_model(
+    let (model, explainer) = predict::load_model(
         &config.model_source,
         &config.onnx_runtime,
         &aws::s3_client(&sdk, &ProcessEnv, STARTUP_S3)?,
@@ -24,7 +24,7 @@ async fn main() -> Result<(), StartupFailure> {
     };
     let log_sink = SqsLogSink { sqs: aws::sqs_client(&sdk, PREDICT_SQS), queue_url: config.queue_url, fallback };
     let metrics = telemetry::init_metrics("predict", &telemetry::stage(&ProcessEnv))?;
-    let app = App::new(model, log_sink).with_metrics(Box::new(FlushToStdout(metrics)));
+    let app = App::new(model, log_sink).with_explainer(explainer).with_metrics(Box::new(FlushToStdout(metrics)));
     let app: &'static App<SqsLogSink> = Box::leak(Box::new(app));
     metrics_cloudwatch_embedded::lambda::handler::run_http(metrics, |req: Request| async move {
         Ok::<_, Error>(app.handle(req).await)

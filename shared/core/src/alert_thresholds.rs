@@ -11,6 +11,9 @@ pub const FRAUD_RATE_MIN_WINDOW_ROWS: usize = 100;
 /// The drift alerts judge windows of at least this many rows: below it, Evidently's Wasserstein rule flags
 /// features by chance (measured in infra/prometheus/alerts.yml's header).
 pub const DRIFT_MIN_WINDOW_ROWS: usize = 1000;
+/// AttributionDrift: SageMaker Clarify reports feature-attribution drift when the nDCG of the window's
+/// attribution ranking against the reference's falls below this.
+pub const ATTRIBUTION_NDCG_ALERT: f64 = 0.9;
 
 /// Whether FraudRateSpike fires for a window with this flagged share and row count.
 pub fn fraud_rate_alerts(rate: f64, window_rows: usize) -> bool {

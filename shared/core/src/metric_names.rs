@@ -52,6 +52,10 @@ pub const DRIFT_WINDOW_TOO_SMALL: &str = "fraud_drift_window_too_small";
 pub const DRIFT_FRAUD_RATE_THRESHOLD: &str = "fraud_drift_fraud_rate_threshold";
 pub const DRIFT_FRAUD_RATE_MIN_ROWS: &str = "fraud_drift_fraud_rate_min_rows";
 pub const DRIFT_EXPECTED_INTERVAL_SECONDS: &str = "fraud_drift_expected_interval_seconds";
+// Feature-attribution drift (SageMaker Clarify's nDCG of the mean |TreeSHAP| rankings).
+pub const DRIFT_ATTRIBUTION_NDCG: &str = "fraud_drift_attribution_ndcg";
+pub const DRIFT_ATTRIBUTION_NDCG_THRESHOLD: &str = "fraud_drift_attribution_ndcg_threshold";
+pub const DRIFT_FEATURE_ATTRIBUTION: &str = "fraud_drift_feature_attribution";
 
 /// Every metric name above.
 pub const ALL: &[&str] = &[
@@ -84,6 +88,9 @@ pub const ALL: &[&str] = &[
     DRIFT_FRAUD_RATE_THRESHOLD,
     DRIFT_FRAUD_RATE_MIN_ROWS,
     DRIFT_EXPECTED_INTERVAL_SECONDS,
+    DRIFT_ATTRIBUTION_NDCG,
+    DRIFT_ATTRIBUTION_NDCG_THRESHOLD,
+    DRIFT_FEATURE_ATTRIBUTION,
 ];
 
 #[cfg(test)]

@@ -261,6 +261,7 @@ fn record(features: [f32; FEATURE_COUNT], p: f32, threshold: f32) -> PredictionL
         threshold,
         latency_us: 1,
         transaction_id: None,
+        explanation: None,
     }
 }
 
@@ -296,7 +297,9 @@ fn columns_evidently_would_treat_as_categorical_or_empty_are_refused() {
 
 fn reference() -> Reference {
     let read = |f: &str| std::fs::read(repo().join(f)).unwrap();
-    Reference::from_artifacts(&read("model/card.json"), &read("model/reference.csv.gz")).unwrap()
+    let card = read("model/card.json");
+    let reference = Reference::from_artifacts(&card, &read("model/reference.csv.gz")).unwrap();
+    reference.with_explanation(&card, Some(&read("model/trees.json"))).unwrap()
 }
 
 #[test]
@@ -355,6 +358,7 @@ fn report(drift: bool) -> DriftReport {
         None
     };
     let drift = data.as_ref().map(|d| compare(&reference.data, d).unwrap());
+    let attribution = data.as_ref().map(|d| reference.attribution.as_ref().unwrap().compare(d));
     let window_rows = data.as_ref().map_or(0, Dataset::rows);
     DriftReport {
         run_id: "0193a5b2-7c4e-7d8f-9a0b-1c2d3e4f5a6b".into(),
@@ -368,12 +372,13 @@ fn report(drift: bool) -> DriftReport {
         sampling: Sampling { listed_objects: window_rows + 2, max_rows: 100_000, sampled: false, seed: 9 },
         window_model_versions: Default::default(),
         fraud_rate: data.as_ref().map(|_| 0.002),
-        summary: DriftReport::summarise(window_rows, drift.as_ref()),
+        summary: DriftReport::summarise(window_rows, drift.as_ref(), attribution.as_ref()),
         drift,
         stage: "test".into(),
         expected_interval_seconds: 3600,
         important_features: reference.important_features.clone(),
         feature_importance: reference.feature_importance.clone(),
+        attribution,
     }
 }
 
@@ -418,6 +423,9 @@ fn prometheus_text_has_every_contract_metric_with_help_and_type() {
         m::DRIFT_CORRUPT_OBJECTS,
         m::DRIFT_RUN_DURATION_SECONDS,
         m::DRIFT_LAST_SUCCESS,
+        m::DRIFT_ATTRIBUTION_NDCG,
+        m::DRIFT_ATTRIBUTION_NDCG_THRESHOLD,
+        m::DRIFT_FEATURE_ATTRIBUTION,
     ] {
         assert!(text.contains(&format!("# HELP {name} ")), "{name} HELP");
         assert!(text.contains(&format!("# TYPE {name} gauge\n")), "{name} TYPE");
@@ -442,12 +450,27 @@ fn prometheus_text_has_every_contract_metric_with_help_and_type() {
         value(m::DRIFT_LAST_SUCCESS, ""),
         Some(datetime!(2026-11-22 10:00:05.5 UTC).unix_timestamp() as f64 + 0.5)
     );
+    let a = r.attribution.as_ref().unwrap();
+    assert_eq!(value(m::DRIFT_ATTRIBUTION_NDCG, ""), Some(a.ndcg));
+    assert_eq!(value(m::DRIFT_ATTRIBUTION_NDCG_THRESHOLD, ""), Some(0.9));
+    assert_eq!(
+        value(m::DRIFT_FEATURE_ATTRIBUTION, r#"feature="V14",sample="reference""#),
+        Some(a.reference.mean_abs_contribution[13])
+    );
+    assert_eq!(
+        value(m::DRIFT_FEATURE_ATTRIBUTION, r#"feature="V1",sample="window""#),
+        Some(a.window.mean_abs_contribution[0])
+    );
+    assert_eq!(s.iter().filter(|(n, _, _)| n == m::DRIFT_FEATURE_ATTRIBUTION).count(), 2 * FEATURE_COUNT);
 
     // No data: no per-feature verdicts and no drift claimed, the window too small to judge, and the run
     // recorded as a success.
     let text = prometheus_text(&report(false));
     let s = samples(&text);
-    assert!(!s.iter().any(|(n, _, _)| n == m::DRIFT_FEATURE_DRIFTED || n == m::DRIFT_FRAUD_RATE));
+    assert!(!s.iter().any(|(n, _, _)| {
+        [m::DRIFT_FEATURE_DRIFTED, m::DRIFT_FRAUD_RATE, m::DRIFT_ATTRIBUTION_NDCG, m::DRIFT_FEATURE_ATTRIBUTION]
+            .contains(&n.as_str())
+    }));
     assert_eq!(value_in(&s, m::DRIFT_SHARE), Some(0.0));
     assert_eq!(value_in(&s, m::DRIFT_DATASET), Some(0.0));
     assert_eq!(value_in(&s, m::DRIFT_WINDOW_TOO_SMALL), Some(1.0));
@@ -467,6 +490,25 @@ fn the_html_report_is_self_contained_and_escapes_text() {
         "table"
     );
     assert_eq!(page.matches("<svg ").count(), FEATURE_COUNT + 1, "a histogram per feature and the prediction");
+    // Both attribution rankings side by side: rank 1 is V14 in the reference and, V1 shifted, still in the window.
+    let a = report(true).attribution.unwrap();
+    assert!(page.contains("<table class=\"rank\">"), "the rankings table");
+    assert_eq!(
+        page.matches("<tr><td>1</td><td class=\"m\">V14</td>").count()
+            + page.matches("<tr class=\"moved\"><td>1</td><td class=\"m\">V14</td>").count(),
+        1
+    );
+    let (reference, window) = (a.reference.ranking(), a.window.ranking());
+    let moved = reference.iter().zip(&window).filter(|(r, w)| r.0 != w.0).count();
+    assert_eq!(
+        page.matches("<tr class=\"moved\">").count(),
+        moved,
+        "a window feature off its reference rank is marked"
+    );
+    assert!(
+        page.contains(&format!("attribution nDCG (drift &lt; 0.9)<b>{}</b>", format_args!("{:.4}", a.ndcg))),
+        "the nDCG card"
+    );
     assert!(page.contains("model v&quot;1\\"), "the version is escaped");
     assert!(page.contains("2 object(s) in the window could not be decoded"));
     for external in ["<script", "src=", "href=", "@import", "url("] {

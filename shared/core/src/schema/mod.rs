@@ -164,8 +164,8 @@ fn invalid_fields(mut errors: Vec<FieldError>, omitted: usize) -> RequestError {
     RequestError::InvalidFields(errors)
 }
 
-/// `name`, cut to [`MAX_SHOWN_NAME_CHARS`] characters.
-pub(crate) fn shown_name(name: &str) -> String {
+/// `name` as an error echoes it: cut to [`MAX_SHOWN_NAME_CHARS`] characters.
+pub fn shown_name(name: &str) -> String {
     match name.char_indices().nth(MAX_SHOWN_NAME_CHARS) {
         Some((cut, _)) => format!("{}…", &name[..cut]),
         None => name.to_string(),

@@ -7,7 +7,7 @@ use fraudwatch_core::alert_thresholds::DRIFT_MIN_WINDOW_ROWS;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use super::psi::Bins;
-use super::{ColumnDrift, DriftReport};
+use super::{AttributionDrift, ColumnDrift, DriftReport};
 
 const CSS: &str = "
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1d2733;background:#f6f8fa}
@@ -27,6 +27,8 @@ figure{margin:0;background:#fff;border:1px solid #d8dee4;border-radius:6px;paddi
 figcaption{font-weight:600;margin-bottom:4px}
 .ref{fill:#4c72b0}.cur{fill:#dd8452}.axis{font-size:10px;fill:#5a6673}
 .legend span{display:inline-block;width:10px;height:10px;margin:0 4px 0 10px}
+.rank td.bar{min-width:140px;text-align:left}.rank td.bar span{display:inline-block;height:10px;background:#4c72b0}
+.rank td.bar.cur span{background:#dd8452}tr.moved td.f{font-weight:600;color:#cf222e}
 ";
 
 /// The report as a complete HTML document.
@@ -103,6 +105,10 @@ pub fn render(report: &DriftReport) -> String {
                             }
                         }
                     }
+                    @match &report.attribution {
+                        Some(a) => (attribution_table(a)),
+                        None => div.note { "Feature attribution drift not measured: the model's card names no explanation." },
+                    }
                     h2 { "Histograms" }
                     div.legend {
                         "share of rows per bin (PSI bins):"
@@ -143,6 +149,9 @@ fn cards(report: &DriftReport) -> Markup {
                 }
             }
         }
+        @if let Some(a) = &report.attribution {
+            (card(&format!("attribution nDCG (drift < {})", a.threshold), &num(a.ndcg), Some(a.drifted)))
+        }
         @if let Some(rate) = report.fraud_rate {
             (card(
                 "fraud rate (flagged)",
@@ -161,6 +170,37 @@ fn card(label: &str, value: &str, alert: Option<bool>) -> Markup {
         None => "card",
     };
     html! { div class=(class) { (label) b { (value) } } }
+}
+
+/// The reference's and the window's feature rankings by mean |contribution|, side by side; a window feature
+/// that is not at its reference rank is marked.
+fn attribution_table(a: &AttributionDrift) -> Markup {
+    let (reference, window) = (a.reference.ranking(), a.window.ranking());
+    let top = reference.iter().chain(&window).map(|(_, v)| *v).fold(0.0, f64::max).max(f64::MIN_POSITIVE);
+    let width = |v: f64| format!("width:{:.1}px", v / top * 120.0);
+    html! {
+        h2 { "Feature attribution (mean |TreeSHAP contribution|, log-odds)" }
+        p {
+            "nDCG of the window's ranking against the reference's: " b { (num(a.ndcg)) }
+            " (SageMaker Clarify's feature-attribution drift check: a violation below " (a.threshold) "). Reference "
+            (a.reference.rows) " rows, window " (a.window.rows) " rows, both explained with the model's trees."
+        }
+        table.rank {
+            thead { tr {
+                th { "rank" } th { "reference feature" } th { "mean |contribution|" } th {}
+                th { "window feature" } th { "mean |contribution|" } th {}
+            } }
+            tbody {
+                @for (i, ((rf, rv), (wf, wv))) in reference.iter().zip(&window).enumerate() {
+                    tr class=[(rf != wf).then_some("moved")] {
+                        td { (i + 1) }
+                        td.m { (rf) } td { (num(*rv)) } td.bar { span style=(width(*rv)) {} }
+                        td.m.f { (wf) } td { (num(*wv)) } td.bar.cur { span style=(width(*wv)) {} }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Bars of reference and current shares per bin, side by side; hovering a bar shows its bin and share.

@@ -8,8 +8,11 @@
 
 use std::sync::atomic::AtomicU64;
 
-use fraudwatch_core::alert_thresholds::{DRIFT_MIN_WINDOW_ROWS, FRAUD_RATE_ALERT, FRAUD_RATE_MIN_WINDOW_ROWS};
+use fraudwatch_core::alert_thresholds::{
+    ATTRIBUTION_NDCG_ALERT, DRIFT_MIN_WINDOW_ROWS, FRAUD_RATE_ALERT, FRAUD_RATE_MIN_WINDOW_ROWS,
+};
 use fraudwatch_core::metric_names as m;
+use fraudwatch_core::schema::FEATURE_NAMES;
 use prometheus_client::encoding::{EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -114,6 +117,22 @@ pub fn prometheus_text(report: &DriftReport) -> String {
     if let Some(rate) = report.fraud_rate {
         x.gauge(m::DRIFT_FRAUD_RATE, "Share of the window's predictions flagged as fraud.", rate);
     }
+    if let Some(a) = &report.attribution {
+        x.gauge(
+            m::DRIFT_ATTRIBUTION_NDCG,
+            "nDCG of the window's feature ranking by mean |TreeSHAP contribution| against the reference's ranking (SageMaker Clarify's feature-attribution drift; 1 = same ranking).",
+            a.ndcg,
+        );
+        let attribution = x.family(
+            m::DRIFT_FEATURE_ATTRIBUTION,
+            "Mean |TreeSHAP contribution| of the feature in log-odds (its global attribution), sample=\"reference\" or \"window\".",
+        );
+        for (sample, side) in [("reference", &a.reference), ("window", &a.window)] {
+            for (feature, value) in FEATURE_NAMES.iter().zip(&side.mean_abs_contribution) {
+                x.set(&attribution, &[("feature", feature), ("sample", sample)], *value);
+            }
+        }
+    }
     x.gauge(
         m::DRIFT_WINDOW_ROWS,
         "Prediction-log rows compared (after sampling, without corrupt objects).",
@@ -130,6 +149,11 @@ pub fn prometheus_text(report: &DriftReport) -> String {
         flag(report.window_too_small()),
     );
     x.gauge(m::DRIFT_FRAUD_RATE_THRESHOLD, "Flagged share above which FraudRateSpike fires.", FRAUD_RATE_ALERT);
+    x.gauge(
+        m::DRIFT_ATTRIBUTION_NDCG_THRESHOLD,
+        "Attribution nDCG below which AttributionDrift fires (SageMaker Clarify's violation threshold).",
+        ATTRIBUTION_NDCG_ALERT,
+    );
     x.gauge(
         m::DRIFT_FRAUD_RATE_MIN_ROWS,
         "Rows a window needs before FraudRateSpike judges its fraud rate.",
