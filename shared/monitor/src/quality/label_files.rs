@@ -71,19 +71,25 @@ pub fn parse_csv(bytes: &[u8], now: OffsetDateTime) -> Result<ParsedLabels, Labe
     if !columns.iter().any(|c| *c == "prediction_id" || *c == "transaction_id") {
         return Err(LabelFileError::CsvHeader("no prediction_id or transaction_id column".into()));
     }
+    // The csv crate's line numbers skip blank lines, and a record's byte offset is where the blank lines before it
+    // began: count newlines up to the record's first character instead.
+    let line_at = |byte: u64| {
+        let first = bytes[byte as usize..].iter().position(|b| !matches!(b, b'\n' | b'\r')).map_or(bytes.len(), |i| i + byte as usize);
+        1 + bytes[..first].iter().filter(|&&b| b == b'\n').count()
+    };
     let mut parsed = ParsedLabels::default();
     let mut row = csv::StringRecord::new();
     loop {
-        let line = reader.position().line() as usize;
+        let start = reader.position().byte();
         match reader.read_record(&mut row) {
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                parsed.push(line, Err(vec![("line".into(), format!("not valid CSV: {e}"))]));
+                parsed.push(line_at(start), Err(vec![("line".into(), format!("not valid CSV: {e}"))]));
                 continue;
             }
         }
-        let line = row.position().map_or(line, |p| p.line() as usize);
+        let line = line_at(row.position().map_or(start, |p| p.byte()));
         if row.len() != columns.len() {
             let problem = format!("{} cells; the header has {}", row.len(), columns.len());
             parsed.push(line, Err(vec![("line".into(), problem)]));

@@ -68,6 +68,19 @@ pub fn ratio(numerator: f64, denominator: f64) -> f64 {
     }
 }
 
+/// A sum with Neumaier's compensation: within an ulp or two of the exact sum, so it agrees with numpy's pairwise
+/// `np.sum` over thousands of unequal weights where a plain running sum drifts by 1e-9 (scikit-learn's confusion
+/// counts, by contrast, are `np.bincount`'s running sums, which [`confusion`] reproduces).
+pub fn compensated_sum(values: impl IntoIterator<Item = f64>) -> f64 {
+    let (mut sum, mut compensation) = (0.0f64, 0.0f64);
+    for v in values {
+        let t = sum + v;
+        compensation += if sum.abs() >= v.abs() { (sum - t) + v } else { (v - t) + sum };
+        sum = t;
+    }
+    sum + compensation
+}
+
 /// The confusion counts of `rows` when a score ≥ `threshold` is flagged.
 pub fn confusion(rows: &[Row], threshold: f64) -> Confusion {
     let mut c = Confusion::default();
@@ -82,11 +95,11 @@ pub fn confusion(rows: &[Row], threshold: f64) -> Confusion {
     c
 }
 
-/// Rows sorted by score, highest first (ties keep no particular order: every metric here treats a tie group
-/// as one).
+/// Rows sorted by score, highest first, ties in their given order (numpy's stable `argsort(-score)`: only the
+/// budget's `k` depends on it, never a metric).
 fn by_score_descending(rows: &[Row]) -> Vec<Row> {
     let mut sorted = rows.to_vec();
-    sorted.sort_unstable_by(|a, b| b.score.total_cmp(&a.score));
+    sorted.sort_by(|a, b| b.score.total_cmp(&a.score));
     sorted
 }
 
@@ -137,7 +150,7 @@ pub struct BudgetRecall {
 /// Recall at an alert budget `budget` (a share of the total weight), `None` for no rows.
 pub fn recall_at_budget(rows: &[Row], budget: f64) -> Option<BudgetRecall> {
     let sorted = by_score_descending(rows);
-    let total_weight: f64 = sorted.iter().map(|r| r.weight).sum();
+    let total_weight = compensated_sum(sorted.iter().map(|r| r.weight));
     let target_weight = budget * total_weight;
     let mut cumulative = 0.0;
     let mut k = sorted.len();
@@ -149,7 +162,10 @@ pub fn recall_at_budget(rows: &[Row], budget: f64) -> Option<BudgetRecall> {
         }
     }
     let cut_score = sorted.get(k.checked_sub(1)?)?.score;
-    let c = confusion(&sorted, cut_score);
+    let weight_of = |keep: &dyn Fn(&Row) -> bool| compensated_sum(sorted.iter().filter(|r| keep(r)).map(|r| r.weight));
+    let flagged_weight = weight_of(&|r| r.score >= cut_score);
+    let tp_weight = weight_of(&|r| r.score >= cut_score && r.fraud);
+    let positive_weight = weight_of(&|r| r.fraud);
     Some(BudgetRecall {
         budget,
         total_weight,
@@ -157,12 +173,12 @@ pub fn recall_at_budget(rows: &[Row], budget: f64) -> Option<BudgetRecall> {
         k,
         cut_score,
         flagged_rows: sorted.iter().filter(|r| r.score >= cut_score).count(),
-        flagged_weight: c.flagged(),
-        flagged_weight_share: ratio(c.flagged(), total_weight),
-        tp_weight: c.tp,
-        positive_weight: c.positives(),
-        recall: c.recall(),
-        precision: c.precision(),
+        flagged_weight,
+        flagged_weight_share: ratio(flagged_weight, total_weight),
+        tp_weight,
+        positive_weight,
+        recall: ratio(tp_weight, positive_weight),
+        precision: ratio(tp_weight, flagged_weight),
     })
 }
 
