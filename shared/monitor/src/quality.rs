@@ -26,7 +26,10 @@ pub mod s3;
 
 use std::collections::BTreeMap;
 
-use fraudwatch_core::alert_thresholds::{QUALITY_MIN_LABELLED_FRAUDS, QUALITY_TOLERANCE};
+use fraudwatch_core::alert_thresholds::{
+    QUALITY_MIN_FLAGGED_ROWS, QUALITY_MIN_LABELLED_FRAUDS, QUALITY_MIN_LABEL_COVERAGE, QUALITY_MIN_WINDOW_ROWS,
+    QUALITY_TOLERANCE,
+};
 use fraudwatch_core::card::{Calibration, ModelCard};
 use fraudwatch_core::label::LabelSet;
 use fraudwatch_core::log_record::PredictionLogRecord;
@@ -53,6 +56,18 @@ pub enum LabelConvention {
     PositiveOnly { maturity_days: u32 },
 }
 
+/// The operator's choices for the quality check (drift-check's environment: `QUALITY_LOOKBACK_DAYS`,
+/// `LABEL_MATURITY_DAYS`, `QUALITY_MAX_ROWS`, `LABEL_STALE_DAYS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QualitySettings {
+    /// Days of prediction cohorts judged; 0 turns the quality check off.
+    pub lookback_days: u32,
+    pub convention: LabelConvention,
+    /// Prediction logs read per run besides those labelled fraud by id.
+    pub max_rows: usize,
+    pub label_stale_days: u32,
+}
+
 /// What the card says about the model that the quality check needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QualityBaseline {
@@ -75,21 +90,6 @@ impl QualityBaseline {
             card_precision: metric("precision"),
             card_recall: metric("recall"),
         }
-    }
-
-    /// Whether a score is flagged: the service's rule, `fraud_probability >= threshold` in float32.
-    pub fn flags(&self, score: f32) -> bool {
-        score >= self.threshold
-    }
-
-    /// Realized or estimated precision below this alerts.
-    pub fn precision_alert_below(&self) -> Option<f64> {
-        self.card_precision.map(|p| p - QUALITY_TOLERANCE)
-    }
-
-    /// Realized or estimated recall below this alerts.
-    pub fn recall_alert_below(&self) -> Option<f64> {
-        self.card_recall.map(|r| r - QUALITY_TOLERANCE)
     }
 }
 
@@ -291,6 +291,51 @@ pub struct QualityReport {
     /// Days from the newest label arrival to the run (stale labels alert after `LABEL_STALE_DAYS`).
     pub label_stale_after_days: u32,
     pub summary: String,
+}
+
+/// Which quality alerts the report's numbers trip, judged as `infra/prometheus/alerts.yml` judges the pushed
+/// gauges (the HTML report highlights by it). LabelsStale depends on the time of evaluation and is not here.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QualityAlerts {
+    pub realized_recall_low: bool,
+    pub realized_precision_low: bool,
+    pub estimated_recall_low: bool,
+    pub estimated_precision_low: bool,
+    pub label_coverage_low: bool,
+}
+
+impl QualityReport {
+    /// Realized or estimated precision below this alerts (the card's minus [`QUALITY_TOLERANCE`]).
+    pub fn precision_alert_below(&self) -> Option<f64> {
+        self.card_precision.map(|p| p - QUALITY_TOLERANCE)
+    }
+
+    /// Realized or estimated recall below this alerts.
+    pub fn recall_alert_below(&self) -> Option<f64> {
+        self.card_recall.map(|r| r - QUALITY_TOLERANCE)
+    }
+
+    pub fn alerts(&self) -> QualityAlerts {
+        let below = |value: f64, line: Option<f64>| line.is_some_and(|l| value < l);
+        let span = self.span.as_ref().map(|s| &s.realized);
+        let estimate = self.estimated_window.as_ref();
+        QualityAlerts {
+            realized_recall_low: span.is_some_and(|r| {
+                r.frauds >= QUALITY_MIN_LABELLED_FRAUDS && below(r.recall, self.recall_alert_below())
+            }),
+            realized_precision_low: span.is_some_and(|r| {
+                r.confusion.flagged() >= QUALITY_MIN_FLAGGED_ROWS && below(r.precision, self.precision_alert_below())
+            }),
+            estimated_recall_low: estimate.is_some_and(|e| {
+                e.expected_frauds() >= QUALITY_MIN_LABELLED_FRAUDS && below(e.recall, self.recall_alert_below())
+            }),
+            estimated_precision_low: estimate.is_some_and(|e| {
+                e.flagged() >= QUALITY_MIN_FLAGGED_ROWS && below(e.precision, self.precision_alert_below())
+            }),
+            label_coverage_low: self.rows >= QUALITY_MIN_WINDOW_ROWS as f64
+                && self.coverage < QUALITY_MIN_LABEL_COVERAGE,
+        }
+    }
 }
 
 /// What [`assess`] is given besides the rows.

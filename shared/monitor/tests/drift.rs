@@ -374,6 +374,7 @@ fn report(drift: bool) -> DriftReport {
         expected_interval_seconds: 3600,
         important_features: reference.important_features.clone(),
         feature_importance: reference.feature_importance.clone(),
+        quality: None,
     }
 }
 

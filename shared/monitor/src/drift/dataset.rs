@@ -213,6 +213,8 @@ pub struct Reference {
     pub data: Dataset,
     pub important_features: Vec<String>,
     pub feature_importance: std::collections::BTreeMap<String, f64>,
+    /// The card's threshold, calibrator and test metrics, for the quality check.
+    pub quality: crate::quality::QualityBaseline,
 }
 
 impl Reference {
@@ -220,6 +222,7 @@ impl Reference {
     /// the score column that prediction drift compares.
     pub fn from_artifacts(card_json: &[u8], reference: &[u8]) -> Result<Self, ReferenceError> {
         let card = ModelCard::from_json(card_json)?;
+        let quality = crate::quality::QualityBaseline::from_card(&card);
         let actual = sha256_hex(reference);
         if actual != card.reference.sha256 {
             return Err(ReferenceError::ChecksumMismatch { expected: card.reference.sha256, actual });
@@ -235,6 +238,6 @@ impl Reference {
         }
         let (important_features, feature_importance) =
             card.importance.map(|i| (i.important_features, i.values)).unwrap_or_default();
-        Ok(Reference { model_version: version, data, important_features, feature_importance })
+        Ok(Reference { model_version: version, data, important_features, feature_importance, quality })
     }
 }

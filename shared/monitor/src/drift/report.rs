@@ -93,6 +93,9 @@ pub struct DriftReport {
     pub important_features: Vec<String>,
     #[serde(default)]
     pub feature_importance: BTreeMap<String, f64>,
+    /// Model quality from ground-truth labels and CBPE (absent when the quality check is off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<crate::quality::QualityReport>,
 }
 
 fn default_interval_seconds() -> u64 {

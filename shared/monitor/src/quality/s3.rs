@@ -18,12 +18,54 @@ use fraudwatch_core::label::{label_partition_day, Insert, LabelSet, LabelTarget,
 use fraudwatch_core::log_record::PredictionLogRecord;
 
 use super::label_files::parse_label_file;
-use super::{LabelSummary, QualityBaseline, QualityRow, QualitySampling, LABEL_ERRORS_SHOWN};
+use super::{
+    assess, quality_window, Assessment, LabelSummary, QualityBaseline, QualityReport, QualityRow, QualitySampling,
+    QualitySettings, LABEL_ERRORS_SHOWN,
+};
 use crate::drift::s3::{get_object, s3_error, BottomK, S3Error, GET_CONCURRENCY, LIST_CONCURRENCY};
 use crate::drift::Window;
 
 /// Unmatched label ids quoted in a report.
 const UNMATCHED_SHOWN: usize = 10;
+
+/// The quality check of a run whose window ends at `run_end`: the labels, the quality window's predictions joined to
+/// them, and CBPE on the drift window's scores (`drift_window_scores`). `None` when the check is off
+/// (`lookback_days` 0). `now` bounds label times (no labels from the future).
+pub async fn check_quality(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    run_end: OffsetDateTime,
+    settings: &QualitySettings,
+    baseline: &QualityBaseline,
+    drift_window_scores: Option<&[f64]>,
+    now: OffsetDateTime,
+) -> Result<Option<QualityReport>, S3Error> {
+    let Some(window) = quality_window(run_end, settings.lookback_days, settings.convention) else {
+        return Ok(None);
+    };
+    let labels = read_labels(s3, bucket, window.start.date(), now).await?;
+    // Seeded by the window, so a retry of the same run reads the same sample.
+    let seed = window.start.unix_timestamp() as u64;
+    let cohorts = read_cohorts(s3, bucket, &window, &labels.labels, baseline, settings.max_rows, seed).await?;
+    let summary = LabelSummary {
+        matched: cohorts.matched,
+        unmatched_prediction_ids: cohorts.unmatched,
+        unmatched_examples: cohorts.unmatched_examples,
+        ..labels.summary
+    };
+    Ok(Some(assess(
+        &cohorts.rows,
+        Assessment {
+            baseline,
+            window,
+            convention: settings.convention,
+            labels: summary,
+            sampling: cohorts.sampling,
+            drift_window_scores,
+            label_stale_after_days: settings.label_stale_days,
+        },
+    )))
+}
 
 /// The labels read, deduplicated, and what reading them found.
 #[derive(Debug, Default)]
