@@ -193,7 +193,11 @@ fn quality_settings(env: &impl EnvSource) -> Result<QualitySettings, ConfigError
         lookback_days: in_range("QUALITY_LOOKBACK_DAYS", lookback, 0..=MAX_QUALITY_LOOKBACK_DAYS)?,
         convention,
         max_rows,
-        label_stale_days: in_range("LABEL_STALE_DAYS", parse_or(env, "LABEL_STALE_DAYS", DEFAULT_LABEL_STALE_DAYS)?, 1..=365)?,
+        label_stale_days: in_range(
+            "LABEL_STALE_DAYS",
+            parse_or(env, "LABEL_STALE_DAYS", DEFAULT_LABEL_STALE_DAYS)?,
+            1..=365,
+        )?,
     })
 }
 

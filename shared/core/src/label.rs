@@ -134,9 +134,9 @@ impl ParsedLabels {
     pub fn push(&mut self, record: usize, result: Result<LabelRecord, FieldProblems>) {
         match result {
             Ok(r) => self.records.push((record, r)),
-            Err(problems) => self.errors.extend(
-                problems.into_iter().map(|(field, problem)| LabelError { record, field, problem }),
-            ),
+            Err(problems) => {
+                self.errors.extend(problems.into_iter().map(|(field, problem)| LabelError { record, field, problem }))
+            }
         }
     }
 }
@@ -307,7 +307,10 @@ pub fn parse_request(body: &[u8], now: OffsetDateTime) -> Result<ParsedLabels, L
     };
     let labels = top.remove("labels").ok_or_else(|| LabelFileError::WrongShape("no \"labels\" array".into()))?;
     if let Some(extra) = top.keys().next() {
-        return Err(LabelFileError::WrongShape(format!("unknown field {:?} (the body is {{\"labels\": [...]}})", shown(extra))));
+        return Err(LabelFileError::WrongShape(format!(
+            "unknown field {:?} (the body is {{\"labels\": [...]}})",
+            shown(extra)
+        )));
     }
     let Value::Array(items) = labels else {
         return Err(LabelFileError::WrongShape(format!("\"labels\" must be an array, got {}", json_type(&labels))));
@@ -472,7 +475,9 @@ mod tests {
         let text = std::str::from_utf8(&bytes).unwrap();
         assert_eq!(
             text.lines().next().unwrap(),
-            format!(r#"{{"prediction_id":"{ID}","label":1,"labelled_at":"2026-11-23T08:00:00Z","source":"chargeback"}}"#)
+            format!(
+                r#"{{"prediction_id":"{ID}","label":1,"labelled_at":"2026-11-23T08:00:00Z","source":"chargeback"}}"#
+            )
         );
         let again = parse_json_lines(&bytes, NOW);
         assert_eq!(again.records.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>(), records);

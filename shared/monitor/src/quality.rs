@@ -31,7 +31,7 @@ use fraudwatch_core::alert_thresholds::{
     QUALITY_TOLERANCE,
 };
 use fraudwatch_core::card::{Calibration, ModelCard};
-use fraudwatch_core::label::LabelSet;
+use fraudwatch_core::label::{Insert, LabelSet, LabelTarget, ParsedLabels};
 use fraudwatch_core::log_record::PredictionLogRecord;
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration, OffsetDateTime, Time, UtcOffset};
@@ -249,6 +249,99 @@ pub struct LabelSummary {
     pub errors: Vec<String>,
 }
 
+impl LabelSummary {
+    /// Adds the records of one parsed label file (or object) named `source` to `labels`, counting repeats,
+    /// replacements and bad records, and quoting the first bad ones.
+    pub fn absorb(&mut self, labels: &mut LabelSet, parsed: ParsedLabels, source: &str) {
+        self.objects += 1;
+        self.invalid_records += parsed.rejected_records();
+        let room = LABEL_ERRORS_SHOWN.saturating_sub(self.errors.len());
+        self.errors.extend(
+            parsed.errors.iter().take(room).map(|e| format!("{source}: line {}: {}: {}", e.record, e.field, e.problem)),
+        );
+        for (_, record) in parsed.records {
+            self.records += 1;
+            match labels.insert(record) {
+                Insert::Duplicate => self.duplicates += 1,
+                Insert::Replaced => self.replaced += 1,
+                Insert::New | Insert::Superseded => {}
+            }
+        }
+        self.distinct = labels.len();
+    }
+
+    /// Counts an object that could not be read at all.
+    pub fn unreadable(&mut self, source: &str, problem: &dyn std::fmt::Display) {
+        self.objects += 1;
+        self.unreadable_objects += 1;
+        if self.errors.len() < LABEL_ERRORS_SHOWN {
+            self.errors.push(format!("{source}: {problem}"));
+        }
+    }
+}
+
+/// Labels by prediction id whose id's time lies in `window`.
+pub fn prediction_ids_in(labels: &LabelSet, window: &Window) -> BTreeMap<uuid::Uuid, bool> {
+    labels
+        .iter()
+        .filter_map(|l| match l.target {
+            LabelTarget::Prediction(id) if id_time_in(id, window) => Some((id, l.is_fraud)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn id_time_in(id: uuid::Uuid, window: &Window) -> bool {
+    id.get_timestamp().is_some_and(|t| {
+        let (seconds, _) = t.to_unix();
+        i64::try_from(seconds).is_ok_and(|s| window.start.unix_timestamp() <= s && s < window.end.unix_timestamp())
+    })
+}
+
+/// The quality report of a file of prediction-log records and a set of labels, as the quality check of a run ending
+/// at `as_of` would compute it if it read every record (`fraudctl quality`): the records in the quality window, of
+/// the card's model version, each weight 1. `None` when `lookback_days` is 0.
+pub fn assess_records(
+    records: &[PredictionLogRecord],
+    labels: &LabelSet,
+    mut label_summary: LabelSummary,
+    baseline: &QualityBaseline,
+    settings: &QualitySettings,
+    as_of: OffsetDateTime,
+) -> Option<QualityReport> {
+    let window = quality_window(as_of, settings.lookback_days, settings.convention)?;
+    let labelled = prediction_ids_in(labels, &window);
+    let in_window: Vec<&PredictionLogRecord> =
+        records.iter().filter(|r| window.start <= r.timestamp && r.timestamp < window.end).collect();
+    let found: std::collections::HashSet<uuid::Uuid> = in_window.iter().map(|r| r.prediction_id).collect();
+    let unmatched: Vec<String> = labelled.keys().filter(|id| !found.contains(id)).map(uuid::Uuid::to_string).collect();
+    let (ours, others): (Vec<&PredictionLogRecord>, Vec<&PredictionLogRecord>) =
+        in_window.into_iter().partition(|r| r.model_version == baseline.model_version);
+    let rows: Vec<QualityRow> = ours.iter().map(|r| QualityRow::of(r, labels, 1.0)).collect();
+    label_summary.matched = rows.iter().filter(|r| r.label.is_some()).count();
+    label_summary.unmatched_prediction_ids = unmatched.len();
+    label_summary.unmatched_examples = unmatched.into_iter().take(LABEL_ERRORS_SHOWN).collect();
+    let sampling = QualitySampling {
+        listed_objects: found.len(),
+        read_objects: found.len(),
+        max_rows: found.len(),
+        other_model_rows: others.len() as f64,
+        ..QualitySampling::default()
+    };
+    Some(assess(
+        &rows,
+        Assessment {
+            baseline,
+            window,
+            convention: settings.convention,
+            labels: label_summary,
+            sampling,
+            drift_window_scores: None,
+            label_stale_after_days: settings.label_stale_days,
+        },
+    ))
+}
+
 /// How the window's predictions were read.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct QualitySampling {
@@ -320,9 +413,8 @@ impl QualityReport {
         let span = self.span.as_ref().map(|s| &s.realized);
         let estimate = self.estimated_window.as_ref();
         QualityAlerts {
-            realized_recall_low: span.is_some_and(|r| {
-                r.frauds >= QUALITY_MIN_LABELLED_FRAUDS && below(r.recall, self.recall_alert_below())
-            }),
+            realized_recall_low: span
+                .is_some_and(|r| r.frauds >= QUALITY_MIN_LABELLED_FRAUDS && below(r.recall, self.recall_alert_below())),
             realized_precision_low: span.is_some_and(|r| {
                 r.confusion.flagged() >= QUALITY_MIN_FLAGGED_ROWS && below(r.precision, self.precision_alert_below())
             }),
@@ -360,7 +452,9 @@ pub fn assess(rows: &[QualityRow], a: Assessment<'_>) -> QualityReport {
     }
     let judged = |rows: &[&QualityRow]| -> Vec<Row> {
         rows.iter()
-            .filter_map(|r| r.truth(a.convention).map(|fraud| Row { score: f64::from(r.score), fraud, weight: r.weight }))
+            .filter_map(|r| {
+                r.truth(a.convention).map(|fraud| Row { score: f64::from(r.score), fraud, weight: r.weight })
+            })
             .collect()
     };
     let estimate = |rows: &[&QualityRow]| {
@@ -388,10 +482,9 @@ pub fn assess(rows: &[QualityRow], a: Assessment<'_>) -> QualityReport {
                 labelled_rows: delays.len(),
                 label_delay_hours_p50: (!delays.is_empty()).then(|| delays[(delays.len() - 1) / 2]),
                 label_delay_hours_max: delays.last().copied(),
-                estimate_minus_realized: realized.zip(estimated).map(|(r, e)| Difference {
-                    precision: e.precision - r.precision,
-                    recall: e.recall - r.recall,
-                }),
+                estimate_minus_realized: realized
+                    .zip(estimated)
+                    .map(|(r, e)| Difference { precision: e.precision - r.precision, recall: e.recall - r.recall }),
                 realized,
                 estimated,
             }

@@ -78,18 +78,28 @@ fn rows_of(case: &Value) -> Vec<Row> {
         other => panic!("weights {other}"),
     };
     assert_eq!((labels.len(), scores.len()), (weights.len(), weights.len()));
-    labels.iter().zip(&scores).zip(&weights).map(|((&l, &score), &weight)| Row { score, fraud: l == 1.0, weight }).collect()
+    labels
+        .iter()
+        .zip(&scores)
+        .zip(&weights)
+        .map(|((&l, &score), &weight)| Row { score, fraud: l == 1.0, weight })
+        .collect()
 }
 
 fn cases(kind: &str) -> Vec<&'static Value> {
-    let all: Vec<&Value> = quality_fixture()["cases"].as_array().unwrap().iter().filter(|c| c["kind"] == kind).collect();
+    let all: Vec<&Value> =
+        quality_fixture()["cases"].as_array().unwrap().iter().filter(|c| c["kind"] == kind).collect();
     assert!(!all.is_empty(), "no {kind} cases");
     all
 }
 
 fn close(what: &str, got: f64, expected: &Value) {
     let expected = expected.as_f64().unwrap_or_else(|| panic!("{what}: {expected}"));
-    assert!((got - expected).abs() <= ABS, "{what}: {got} vs scikit-learn {expected} (|diff| {:e})", (got - expected).abs());
+    assert!(
+        (got - expected).abs() <= ABS,
+        "{what}: {got} vs scikit-learn {expected} (|diff| {:e})",
+        (got - expected).abs()
+    );
 }
 
 #[test]
@@ -172,7 +182,11 @@ fn test_split(negative_weight: f64) -> Vec<Row> {
     numbers(&split["scores"])
         .into_iter()
         .zip(numbers(&split["labels"]))
-        .map(|(score, label)| Row { score, fraud: label == 1.0, weight: if label == 1.0 { 1.0 } else { negative_weight } })
+        .map(|(score, label)| Row {
+            score,
+            fraud: label == 1.0,
+            weight: if label == 1.0 { 1.0 } else { negative_weight },
+        })
         .collect()
 }
 
@@ -182,7 +196,9 @@ fn cbpe_equals_the_fixture_s_sums_weighted_and_unweighted() {
     let threshold = cbpe["threshold"].as_f64().unwrap();
     assert_eq!(threshold, f64::from(card().threshold));
     let w = cbpe["weighted"]["weights"]["negative"].as_f64().unwrap();
-    for (rows, expected) in [(test_split(w), &cbpe["weighted"]["estimated"]), (test_split(1.0), &cbpe["unweighted"]["estimated"])] {
+    for (rows, expected) in
+        [(test_split(w), &cbpe["weighted"]["estimated"]), (test_split(1.0), &cbpe["unweighted"]["estimated"])]
+    {
         let e = estimate(rows.iter().map(|r| (r.score, r.weight)), threshold, &card_calibration()).unwrap();
         for (name, got) in [
             ("tp", e.confusion.tp),
@@ -241,7 +257,10 @@ fn cbpe_is_within_0_05_of_realized_precision_and_recall_on_held_out_traffic() {
     // And the card's own realized numbers are this split's.
     let card = card();
     assert_eq!(realized.recall(), card.metrics["test"]["prevalence_corrected"]["recall"].as_f64().unwrap());
-    assert!((realized.precision() - card.metrics["test"]["prevalence_corrected"]["precision"].as_f64().unwrap()).abs() < 1e-12);
+    assert!(
+        (realized.precision() - card.metrics["test"]["prevalence_corrected"]["precision"].as_f64().unwrap()).abs()
+            < 1e-12
+    );
 }
 
 /// A window's quality from a weighted sample: every fraud read, the legitimate rows sampled one in ten with weight

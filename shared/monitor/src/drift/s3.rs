@@ -112,7 +112,11 @@ async fn list_sample(
     Ok(sample)
 }
 
-pub(crate) async fn get_object(s3: &aws_sdk_s3::Client, bucket: &str, key: String) -> Result<(String, Vec<u8>), S3Error> {
+pub(crate) async fn get_object(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: String,
+) -> Result<(String, Vec<u8>), S3Error> {
     let output =
         s3.get_object().bucket(bucket).key(&key).send().await.map_err(|e| s3_error("GetObject", bucket, &key, e))?;
     let body = output.body.collect().await.map_err(|e| s3_error("GetObject", bucket, &key, e))?;

@@ -74,7 +74,10 @@ pub fn parse_csv(bytes: &[u8], now: OffsetDateTime) -> Result<ParsedLabels, Labe
     // The csv crate's line numbers skip blank lines, and a record's byte offset is where the blank lines before it
     // began: count newlines up to the record's first character instead.
     let line_at = |byte: u64| {
-        let first = bytes[byte as usize..].iter().position(|b| !matches!(b, b'\n' | b'\r')).map_or(bytes.len(), |i| i + byte as usize);
+        let first = bytes[byte as usize..]
+            .iter()
+            .position(|b| !matches!(b, b'\n' | b'\r'))
+            .map_or(bytes.len(), |i| i + byte as usize);
         1 + bytes[..first].iter().filter(|&&b| b == b'\n').count()
     };
     let mut parsed = ParsedLabels::default();

@@ -7,20 +7,20 @@
 //! since the window began (`labels/dt=…/` from its first day on, and any object directly under `labels/` or in a
 //! folder not named `dt=…`). Memory: the sample's keys and rows, the labels, and the ids labels name.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use aws_sdk_s3::primitives::DateTime as S3DateTime;
 use futures::{StreamExt, TryStreamExt};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use fraudwatch_core::label::{label_partition_day, Insert, LabelSet, LabelTarget, LABEL_PREFIX};
+use fraudwatch_core::label::{label_partition_day, LabelSet, LABEL_PREFIX};
 use fraudwatch_core::log_record::PredictionLogRecord;
 
 use super::label_files::parse_label_file;
 use super::{
-    assess, quality_window, Assessment, LabelSummary, QualityBaseline, QualityReport, QualityRow, QualitySampling,
-    QualitySettings, LABEL_ERRORS_SHOWN,
+    assess, prediction_ids_in, quality_window, Assessment, LabelSummary, QualityBaseline, QualityReport, QualityRow,
+    QualitySampling, QualitySettings,
 };
 use crate::drift::s3::{get_object, s3_error, BottomK, S3Error, GET_CONCURRENCY, LIST_CONCURRENCY};
 use crate::drift::Window;
@@ -96,7 +96,6 @@ pub async fn read_labels(
     objects.sort_unstable_by(|a, b| a.0.cmp(&b.0));
 
     let mut read = LabelsRead::default();
-    read.summary.objects = objects.len();
     read.summary.last_arrival = objects
         .iter()
         .filter_map(|(_, modified)| modified.and_then(|m| OffsetDateTime::from_unix_timestamp(m.secs()).ok()))
@@ -105,30 +104,11 @@ pub async fn read_labels(
     let mut bodies = futures::stream::iter(keys).map(|key| get_object(s3, bucket, key)).buffered(GET_CONCURRENCY);
     while let Some(body) = bodies.next().await {
         let (key, bytes) = body?;
-        let parsed = match parse_label_file(&key, &bytes, now) {
-            Ok(parsed) => parsed,
-            Err(e) => {
-                read.summary.unreadable_objects += 1;
-                if read.summary.errors.len() < LABEL_ERRORS_SHOWN {
-                    read.summary.errors.push(format!("{key}: {e}"));
-                }
-                continue;
-            }
-        };
-        read.summary.invalid_records += parsed.rejected_records();
-        for error in parsed.errors.iter().take(LABEL_ERRORS_SHOWN.saturating_sub(read.summary.errors.len())) {
-            read.summary.errors.push(format!("{key}: line {}: {}: {}", error.record, error.field, error.problem));
-        }
-        for (_, record) in parsed.records {
-            read.summary.records += 1;
-            match read.labels.insert(record) {
-                Insert::Duplicate => read.summary.duplicates += 1,
-                Insert::Replaced => read.summary.replaced += 1,
-                Insert::New | Insert::Superseded => {}
-            }
+        match parse_label_file(&key, &bytes, now) {
+            Ok(parsed) => read.summary.absorb(&mut read.labels, parsed, &key),
+            Err(e) => read.summary.unreadable(&key, &e),
         }
     }
-    read.summary.distinct = read.labels.len();
     if read.summary.invalid_records + read.summary.unreadable_objects > 0 {
         tracing::warn!(
             invalid_records = read.summary.invalid_records,
@@ -147,8 +127,13 @@ async fn list(
     prefix: &str,
     delimiter: Option<&str>,
 ) -> Result<(Vec<(String, Option<S3DateTime>)>, Vec<String>), S3Error> {
-    let mut pages =
-        s3.list_objects_v2().bucket(bucket).prefix(prefix).set_delimiter(delimiter.map(String::from)).into_paginator().send();
+    let mut pages = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .set_delimiter(delimiter.map(String::from))
+        .into_paginator()
+        .send();
     let (mut objects, mut prefixes) = (Vec::new(), Vec::new());
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| s3_error("ListObjectsV2", bucket, prefix, e))?;
@@ -191,21 +176,7 @@ pub async fn read_cohorts(
     max_rows: usize,
     seed: u64,
 ) -> Result<CohortsRead, S3Error> {
-    let in_window = |id: &Uuid| {
-        id.get_timestamp().is_some_and(|t| {
-            let (seconds, _) = t.to_unix();
-            i64::try_from(seconds).is_ok_and(|s| window.start.unix_timestamp() <= s && s < window.end.unix_timestamp())
-        })
-    };
-    let mut labelled: HashMap<Uuid, bool> = HashMap::new();
-    for label in labels.iter() {
-        if let LabelTarget::Prediction(id) = label.target {
-            if in_window(&id) {
-                labelled.insert(id, label.is_fraud);
-            }
-        }
-    }
-    let labelled = &labelled;
+    let labelled = &prediction_ids_in(labels, window);
     let listings: Vec<Listing> = futures::stream::iter(window.partition_prefixes())
         .map(|prefix| async move {
             let (objects, _) = list(s3, bucket, &prefix, None).await?;
@@ -217,7 +188,11 @@ pub async fn read_cohorts(
             };
             let day = prefix_day(&prefix);
             for (key, _) in objects {
-                let id = key.rsplit('/').next().and_then(|name| name.strip_suffix(".json")).and_then(|s| Uuid::parse_str(s).ok());
+                let id = key
+                    .rsplit('/')
+                    .next()
+                    .and_then(|name| name.strip_suffix(".json"))
+                    .and_then(|s| Uuid::parse_str(s).ok());
                 let label = id.and_then(|id| labelled.get(&id).map(|fraud| (id, *fraud)));
                 if let Some((id, fraud)) = label {
                     listing.found.insert(id);
