@@ -2,13 +2,12 @@
 //! the incidents the alerts must catch (defined in `fraudwatch_traffic`) — and reports what came
 //! back.
 
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use std::fmt::Write as _;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;

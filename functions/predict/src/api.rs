@@ -3,7 +3,10 @@
 use std::time::{Duration, Instant};
 
 use fraudwatch_core::log_record::{new_prediction_id, FeatureMap, PredictionLogRecord, LOG_SCHEMA_VERSION};
-use fraudwatch_core::metric_names::{FRAUD_PROBABILITY, PREDICTIONS_TOTAL, PREDICT_LATENCY_SECONDS};
+use fraudwatch_core::metric_names::{
+    FRAUD_PROBABILITY, LABELS_ACCEPTED_TOTAL, LABELS_REJECTED_TOTAL, LABELS_STORE_FAILURES_TOTAL, PREDICTIONS_TOTAL,
+    PREDICT_LATENCY_SECONDS,
+};
 use fraudwatch_core::schema::{parse_batch, parse_transaction, Transaction};
 use fraudwatch_core::telemetry::{FlushMetrics, NoFlush, HISTOGRAM_VALUES_PER_FLUSH};
 use fraudwatch_model::{FraudModel, Score};
@@ -170,6 +173,7 @@ impl<S: PredictionLogSink> App<S> {
             ApiError::LabelsUnavailable("this deployment has no LOG_BUCKET to store labels in".into())
         })?;
         let parsed = parse_request(body, now)?;
+        metrics::counter!(LABELS_REJECTED_TOTAL).increment(parsed.rejected_records() as u64);
         if parsed.records.is_empty() {
             return Err(ApiError::InvalidLabels(parsed.errors));
         }
@@ -185,7 +189,11 @@ impl<S: PredictionLogSink> App<S> {
             .collect();
         let unverified_transaction_ids =
             parsed.records.iter().filter(|(_, l)| matches!(l.target, LabelTarget::Transaction(_))).count();
-        let key = store.store(parsed.records.iter().map(|(_, l)| l), now).await.map_err(ApiError::LabelsUnavailable)?;
+        let key = store.store(parsed.records.iter().map(|(_, l)| l), now).await.map_err(|e| {
+            metrics::counter!(LABELS_STORE_FAILURES_TOTAL).increment(1);
+            ApiError::LabelsUnavailable(e)
+        })?;
+        metrics::counter!(LABELS_ACCEPTED_TOTAL).increment(parsed.records.len() as u64);
         tracing::info!(
             request_id,
             key,

@@ -23,6 +23,11 @@ pub const LOG_WRITTEN_BY_FALLBACK_TOTAL: &str = "fraudwatch_log_written_by_fallb
 /// Of those, S3 failed too: the record exists only as a `prediction_log_fallback` line in predict's log.
 pub const LOG_ONLY_IN_STDOUT_TOTAL: &str = "fraudwatch_log_only_in_stdout_total";
 
+/// `POST /labels`: label records stored, records refused (a bad field), and batches that could not be stored (503).
+pub const LABELS_ACCEPTED_TOTAL: &str = "fraudwatch_labels_accepted_total";
+pub const LABELS_REJECTED_TOTAL: &str = "fraudwatch_labels_rejected_total";
+pub const LABELS_STORE_FAILURES_TOTAL: &str = "fraudwatch_labels_store_failures_total";
+
 // prediction-logger.
 pub const LOG_OBJECTS_WRITTEN_TOTAL: &str = "fraudwatch_log_objects_written_total";
 pub const LOG_OBJECT_FAILURES_TOTAL: &str = "fraudwatch_log_object_failures_total";
@@ -105,6 +110,9 @@ pub const ALL: &[&str] = &[
     LOG_ENQUEUE_FAILURES_TOTAL,
     LOG_WRITTEN_BY_FALLBACK_TOTAL,
     LOG_ONLY_IN_STDOUT_TOTAL,
+    LABELS_ACCEPTED_TOTAL,
+    LABELS_REJECTED_TOTAL,
+    LABELS_STORE_FAILURES_TOTAL,
     LOG_OBJECTS_WRITTEN_TOTAL,
     LOG_OBJECT_FAILURES_TOTAL,
     DRIFT_CHECK_WINDOW_ROWS,
