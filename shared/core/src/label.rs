@@ -27,7 +27,7 @@ use time::format_description::well_known::Rfc3339;
 use time::{Date, Duration, OffsetDateTime, UtcOffset};
 use uuid::Uuid;
 
-use crate::schema::MAX_TRANSACTION_ID_BYTES;
+use crate::schema::{json_type_name, MAX_TRANSACTION_ID_BYTES};
 
 /// Root of the labels in the bucket.
 pub const LABEL_PREFIX: &str = "labels/";
@@ -273,7 +273,7 @@ fn record_from_json(object: &Map<String, Value>, now: OffsetDateTime) -> Result<
             }
             (_, Value::String(s)) => Some(s.clone()),
             (field, other) => {
-                problems.push((field.to_string(), format!("must be a string, got {}", json_type(other))));
+                problems.push((field.to_string(), format!("must be a string, got {}", json_type_name(other))));
                 continue;
             }
         };
@@ -284,17 +284,6 @@ fn record_from_json(object: &Map<String, Value>, now: OffsetDateTime) -> Result<
     fields.into_record(now, problems)
 }
 
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 /// A `POST /labels` body: `{"labels": [ {record}, … ]}` with 1 to [`MAX_LABELS_PER_REQUEST`] records. Bad records
 /// are reported by index; only a body that is not that shape at all is an error.
 pub fn parse_request(body: &[u8], now: OffsetDateTime) -> Result<ParsedLabels, LabelFileError> {
@@ -303,7 +292,10 @@ pub fn parse_request(body: &[u8], now: OffsetDateTime) -> Result<ParsedLabels, L
         _ => LabelFileError::MalformedJson(e.to_string()),
     })?;
     let Value::Object(mut top) = value else {
-        return Err(LabelFileError::WrongShape(format!("expected {{\"labels\": [...]}}, got {}", json_type(&value))));
+        return Err(LabelFileError::WrongShape(format!(
+            "expected {{\"labels\": [...]}}, got {}",
+            json_type_name(&value)
+        )));
     };
     let labels = top.remove("labels").ok_or_else(|| LabelFileError::WrongShape("no \"labels\" array".into()))?;
     if let Some(extra) = top.keys().next() {
@@ -313,7 +305,10 @@ pub fn parse_request(body: &[u8], now: OffsetDateTime) -> Result<ParsedLabels, L
         )));
     }
     let Value::Array(items) = labels else {
-        return Err(LabelFileError::WrongShape(format!("\"labels\" must be an array, got {}", json_type(&labels))));
+        return Err(LabelFileError::WrongShape(format!(
+            "\"labels\" must be an array, got {}",
+            json_type_name(&labels)
+        )));
     };
     if items.is_empty() || items.len() > MAX_LABELS_PER_REQUEST {
         return Err(LabelFileError::BatchSize { got: items.len(), max: MAX_LABELS_PER_REQUEST });
@@ -322,7 +317,7 @@ pub fn parse_request(body: &[u8], now: OffsetDateTime) -> Result<ParsedLabels, L
     for (i, item) in items.iter().enumerate() {
         let result = match item {
             Value::Object(object) => record_from_json(object, now),
-            other => Err(vec![("labels".into(), format!("item must be an object, got {}", json_type(other)))]),
+            other => Err(vec![("labels".into(), format!("item must be an object, got {}", json_type_name(other)))]),
         };
         parsed.push(i, result);
     }
@@ -338,7 +333,7 @@ pub fn parse_json_lines(bytes: &[u8], now: OffsetDateTime) -> ParsedLabels {
         }
         let result = match serde_json::from_slice::<Value>(line) {
             Ok(Value::Object(object)) => record_from_json(&object, now),
-            Ok(other) => Err(vec![("line".into(), format!("must be a JSON object, got {}", json_type(&other)))]),
+            Ok(other) => Err(vec![("line".into(), format!("must be a JSON object, got {}", json_type_name(&other)))]),
             Err(e) => Err(vec![("line".into(), format!("not valid JSON: {e}"))]),
         };
         parsed.push(i + 1, result);

@@ -381,7 +381,7 @@ pub struct QualityReport {
     pub span: Option<RealizedSpan>,
     /// CBPE over the drift run's window (its uniformly sampled rows).
     pub estimated_window: Option<Estimate>,
-    /// Days from the newest label arrival to the run (stale labels alert after `LABEL_STALE_DAYS`).
+    /// `LABEL_STALE_DAYS`: LabelsStale fires when no label object arrived for this many days.
     pub label_stale_after_days: u32,
     pub summary: String,
 }

@@ -2,7 +2,7 @@
 //! them, read in bounded memory (see [`super`]: every prediction labelled fraud by id in full, a uniform weighted
 //! sample of the rest).
 //!
-//! Cost per run: listing every object of the window (1,000 keys per request, 8 hourly prefixes at a time), GETs of
+//! Cost per run: listing every object of the window (1,000 keys per request, 8 days at a time), GETs of
 //! at most `max_rows` sampled objects plus the fraud-labelled ones, 64 in flight, and the label objects that arrived
 //! since the window began (`labels/dt=…/` from its first day on, and any object directly under `labels/` or in a
 //! folder not named `dt=…`). Memory: the sample's keys and rows, the labels, and the ids labels name.
@@ -15,7 +15,7 @@ use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use fraudwatch_core::label::{label_partition_day, LabelSet, LABEL_PREFIX};
-use fraudwatch_core::log_record::PredictionLogRecord;
+use fraudwatch_core::log_record::{partition_prefix, PredictionLogRecord, PREDICTION_LOG_PREFIX};
 
 use super::label_files::parse_label_file;
 use super::{
@@ -177,9 +177,14 @@ pub async fn read_cohorts(
     seed: u64,
 ) -> Result<CohortsRead, S3Error> {
     let labelled = &prediction_ids_in(labels, window);
-    let listings: Vec<Listing> = futures::stream::iter(window.partition_prefixes())
+    // One listing per UTC day (hourly prefixes would be 24 times the requests, most of them for empty hours);
+    // keys of the last day's hours past the window's end are left out (keys sort by their partition).
+    let (first, end) = (&partition_prefix(window.start), &partition_prefix(window.end));
+    let listings: Vec<Listing> = futures::stream::iter(day_prefixes(window))
         .map(|prefix| async move {
             let (objects, _) = list(s3, bucket, &prefix, None).await?;
+            let objects =
+                objects.into_iter().filter(|(key, _)| first.as_str() <= key.as_str() && key.as_str() < end.as_str());
             let mut listing = Listing {
                 in_full: Vec::new(),
                 sample: BottomK::new(max_rows, seed),
@@ -284,8 +289,16 @@ pub async fn read_cohorts(
     Ok(read)
 }
 
+/// `prediction-logs/dt=YYYY-MM-DD/` for every UTC day the window touches.
+fn day_prefixes(window: &Window) -> Vec<String> {
+    let last = (window.end - time::Duration::NANOSECOND).date();
+    std::iter::successors(Some(window.start.date()), |d| d.next_day().filter(|d| *d <= last))
+        .map(|d| format!("{PREDICTION_LOG_PREFIX}dt={:04}-{:02}-{:02}/", d.year(), u8::from(d.month()), d.day()))
+        .collect()
+}
+
 /// The day of a `prediction-logs/dt=YYYY-MM-DD/…` key or prefix.
 fn prefix_day(key: &str) -> Option<Date> {
-    let rest = key.strip_prefix(fraudwatch_core::log_record::PREDICTION_LOG_PREFIX)?.strip_prefix("dt=")?;
+    let rest = key.strip_prefix(PREDICTION_LOG_PREFIX)?.strip_prefix("dt=")?;
     Date::parse(rest.get(..10)?, time::macros::format_description!("[year]-[month]-[day]")).ok()
 }
