@@ -253,6 +253,29 @@ mod tests {
     use fraudwatch_core::schema::parse_transaction;
 
     #[test]
+    fn labels_out_writes_json_lines_or_csv_that_read_back_as_the_same_labels() {
+        let labels: Vec<LabelRecord> = (0..3)
+            .map(|i| LabelRecord {
+                target: LabelTarget::Prediction(uuid::Uuid::now_v7()),
+                is_fraud: i == 1,
+                labelled_at: time::macros::datetime!(2026-11-22 10:00:00 UTC),
+                source: Some("fraudctl-traffic:concept-drift".into()),
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["labels.jsonl", "labels.csv"] {
+            let path = dir.path().join(name);
+            write_labels(&path, &labels).unwrap();
+            let now = time::OffsetDateTime::now_utc();
+            let parsed =
+                fraudwatch_monitor::quality::label_files::parse_label_file(name, &std::fs::read(&path).unwrap(), now)
+                    .unwrap();
+            assert!(parsed.errors.is_empty(), "{name}: {:?}", parsed.errors);
+            assert_eq!(parsed.records.into_iter().map(|(_, r)| r).collect::<Vec<_>>(), labels, "{name}");
+        }
+    }
+
+    #[test]
     fn written_bodies_are_the_transactions_predict_accepts() {
         let traffic: Vec<LabelledTransaction> = (0..3)
             .map(|i| LabelledTransaction {
