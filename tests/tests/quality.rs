@@ -12,22 +12,20 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use drift_check::{load_reference, DriftCheckConfig};
 use fraudwatch_core::aws::{self, PREDICT_S3_FALLBACK};
 use fraudwatch_core::label::{LabelRecord, LabelTarget};
-use fraudwatch_core::log_record::{FeatureMap, PredictionLogRecord};
+use fraudwatch_core::log_record::FeatureMap;
 use fraudwatch_model::locate_onnx_runtime;
 use fraudwatch_tests::{
     repo_root, sample_data, sdk_config, Prometheus, Pushgateway, S3Server, SqsServer, StalledServer,
 };
 use fraudwatch_traffic::{build_traffic, read_labelled_csv, Incident, LabelledTransaction, DEFAULT_SPIKE_SHARE};
-use futures::StreamExt;
 use predict::api::App;
 use predict::labels::LabelStore;
-use predict::log_sink::{Delivery, PredictionLogSink};
+use predict::log_sink::{S3Fallback, SqsLogSink};
 use serde_json::{json, Value};
 use support::{predict_event, send_through_pipeline};
 
@@ -42,24 +40,30 @@ const QUALITY_ALERTS: [&str; 6] = [
     "LabelCoverageLow",
 ];
 
-/// Keeps the records predict hands over (the SQS path is driven end to end in the concept-drift test and
-/// tests/tests/alerts.rs); here they are written to S3 directly, 24,000 of them, which moto would take minutes for.
-#[derive(Default)]
-struct KeptRecords(Mutex<Vec<PredictionLogRecord>>);
-
-impl PredictionLogSink for KeptRecords {
-    async fn submit(&self, records: &[PredictionLogRecord]) -> Delivery {
-        self.0.lock().unwrap().extend_from_slice(records);
-        Delivery { queued: records.len(), ..Delivery::default() }
+/// predict with its real SQS sink on `sqs_endpoint` and queue `queue_url`, `fallback` its direct S3 write, and
+/// `labels` where `POST /labels` stores (`None`: no `LOG_BUCKET`).
+fn predict_app(
+    sqs_endpoint: &str,
+    queue_url: &str,
+    fallback: Option<S3Fallback>,
+    labels: Option<LabelStore>,
+) -> App<SqsLogSink> {
+    let sqs = aws_sdk_sqs::Client::new(&sdk_config(sqs_endpoint));
+    let sink = SqsLogSink { sqs, queue_url: queue_url.into(), fallback };
+    let app = App::new(predict::embedded_model(&locate_onnx_runtime().unwrap()).unwrap(), sink);
+    match labels {
+        Some(store) => app.with_labels(store),
+        None => app,
     }
 }
 
-fn predict_app<S: PredictionLogSink>(sink: S) -> App<S> {
-    App::new(predict::embedded_model(&locate_onnx_runtime().unwrap()).unwrap(), sink)
+/// predict answering `POST /labels` into `bucket` on `s3`; its log sink is never used (a label logs no prediction).
+fn label_api(s3: aws_sdk_s3::Client, bucket: &str) -> App<SqsLogSink> {
+    predict_app("http://127.0.0.1:9", "unused", None, Some(LabelStore { s3, bucket: bucket.into() }))
 }
 
 /// `POST /labels` through predict's handler, in requests of 1,000: every prediction's true class.
-async fn post_labels<S: PredictionLogSink>(api: &App<S>, predictions: &[(String, bool)]) {
+async fn post_labels(api: &App<SqsLogSink>, predictions: &[(String, bool)]) {
     let labelled_at = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap();
     for chunk in predictions.chunks(fraudwatch_core::label::MAX_LABELS_PER_REQUEST) {
         let labels: Vec<Value> = chunk
@@ -126,8 +130,7 @@ async fn a_new_fraud_pattern_raises_realized_recall_low_and_no_input_drift_alert
     let traffic = build_traffic(&rows, Incident::ConceptDrift, 2000, DEFAULT_SPIKE_SHARE, 7).unwrap();
     let frauds = traffic.iter().filter(|t| t.is_fraud).count();
     let predictions = send_through_pipeline(&s3, &sqs, "concept", &traffic).await;
-    let labels = LabelStore { s3: s3.client(), bucket: "concept".into() };
-    post_labels(&predict_app(KeptRecords::default()).with_labels(labels), &predictions).await;
+    post_labels(&label_api(s3.client(), "concept"), &predictions).await;
 
     let (summary, report) = check(&s3, "concept", &pushgateway, 100_000).await;
     let firing = firing_after_push(&prometheus, 2000).await;
@@ -152,9 +155,14 @@ async fn a_new_fraud_pattern_raises_realized_recall_low_and_no_input_drift_alert
 /// from 30 frauds: 16,000 transactions expect 27.6, and seed 6 draws 35 (which frauds are drawn, and so recall and
 /// precision, does not depend on how many). drift-check reads at most 3,000 logs (and every fraud, labelled by id),
 /// so the weighted sample is what is judged.
+///
+/// predict's SQS sink points at a queue moto does not have, so every record takes predict's fallback, the direct
+/// write to its S3 key (what a refused SendMessageBatch leads to): 16,000 logs in S3 in seconds, where moto's queue
+/// would take minutes (the SQS path is driven end to end in the concept-drift test and tests/tests/alerts.rs).
 #[tokio::test]
 async fn normal_held_out_traffic_with_its_labels_realizes_the_card_within_sampling_error() {
-    let (s3, pushgateway) = (S3Server::start().await.unwrap(), Pushgateway::start().await.unwrap());
+    let (s3, sqs, pushgateway) =
+        (S3Server::start().await.unwrap(), SqsServer::start().await.unwrap(), Pushgateway::start().await.unwrap());
     let prometheus = prometheus_on(&pushgateway).await;
     s3.create_bucket("normal").await.unwrap();
     let held_out = read_labelled_csv(&repo_root().join("model/parity.csv")).unwrap();
@@ -162,9 +170,13 @@ async fn normal_held_out_traffic_with_its_labels_realizes_the_card_within_sampli
     let frauds_sent = traffic.iter().filter(|t| t.is_fraud).count();
     assert!(frauds_sent >= 30, "the seed gives {frauds_sent} frauds; the alerts judge from 30");
 
-    let api = predict_app(KeptRecords::default()).with_labels(LabelStore { s3: s3.client(), bucket: "normal".into() });
+    let missing_queue = format!("{}/123456789012/no-such-queue", sqs.endpoint());
+    let fallback = S3Fallback { s3: s3.client(), bucket: "normal".into() };
+    let labels = LabelStore { s3: s3.client(), bucket: "normal".into() };
+    let api = predict_app(&sqs.endpoint(), &missing_queue, Some(fallback), Some(labels));
     let mut predictions = Vec::new();
-    for chunk in traffic.chunks(predict::api::MAX_BATCH_SIZE) {
+    // 100 a call: the fallback writes a call's records concurrently.
+    for chunk in traffic.chunks(100) {
         let items: Vec<FeatureMap> = chunk.iter().map(|t| FeatureMap(t.features)).collect();
         let response = api.handle(predict_event("/predict/batch", &json!({ "transactions": items }).to_string())).await;
         assert_eq!(response.status(), 200);
@@ -173,12 +185,7 @@ async fn normal_held_out_traffic_with_its_labels_realizes_the_card_within_sampli
             body["predictions"].as_array().unwrap().iter().map(|p| p["prediction_id"].as_str().unwrap().to_string());
         predictions.extend(ids.zip(chunk.iter().map(|t| t.is_fraud)));
     }
-    let records = std::mem::take(&mut *api.log_sink.0.lock().unwrap());
-    let client = s3.client();
-    let puts = futures::stream::iter(&records)
-        .map(|r| client.put_object().bucket("normal").key(r.s3_key()).body(r.encode().into()).send())
-        .buffer_unordered(32);
-    assert!(puts.all(|put| async move { put.is_ok() }).await, "every record written");
+    assert_eq!(s3.keys("normal", "prediction-logs/").await.unwrap().len(), traffic.len(), "every record in S3");
     post_labels(&api, &predictions).await;
 
     let (summary, report) = check(&s3, "normal", &pushgateway, 3000).await;
@@ -229,7 +236,7 @@ fn label_body(labels: Value) -> String {
 async fn post_labels_stores_the_valid_records_whole_and_reports_the_rest() {
     let s3 = S3Server::start().await.unwrap();
     s3.create_bucket("labels").await.unwrap();
-    let api = predict_app(KeptRecords::default()).with_labels(LabelStore { s3: s3.client(), bucket: "labels".into() });
+    let api = label_api(s3.client(), "labels");
     let ours = fraudwatch_core::log_record::new_prediction_id(time::OffsetDateTime::now_utc() - time::Duration::DAY);
     let foreign = uuid::Uuid::new_v4();
     let body = label_body(json!([
@@ -286,8 +293,7 @@ async fn post_labels_answers_503_and_writes_nothing_when_s3_fails_or_stalls() {
     let stalled = StalledServer::start().unwrap();
     let budgeted =
         aws::s3_client(&sdk_config(&stalled.endpoint()), &[("S3_FORCE_PATH_STYLE", "true")], PREDICT_S3_FALLBACK);
-    let api =
-        predict_app(KeptRecords::default()).with_labels(LabelStore { s3: budgeted.unwrap(), bucket: "labels".into() });
+    let api = label_api(budgeted.unwrap(), "labels");
     let started = Instant::now();
     let response = api.handle(predict_event("/labels", &one)).await;
     let answer: Value = serde_json::from_slice(response.body()).unwrap();
@@ -297,12 +303,12 @@ async fn post_labels_answers_503_and_writes_nothing_when_s3_fails_or_stalls() {
     // S3 down: 503, and nothing half-written once it is back.
     let mut s3 = S3Server::start().await.unwrap();
     s3.create_bucket("labels").await.unwrap();
-    let api = predict_app(KeptRecords::default()).with_labels(LabelStore { s3: s3.client(), bucket: "labels".into() });
+    let api = label_api(s3.client(), "labels");
     s3.stop();
     assert_eq!(api.handle(predict_event("/labels", &one)).await.status(), 503);
     s3.restart().await.unwrap();
     assert_eq!(s3.keys("labels", "labels/").await.unwrap(), Vec::<String>::new());
     // And a deployment without LOG_BUCKET says so.
-    let response = predict_app(KeptRecords::default()).handle(predict_event("/labels", &one)).await;
+    let response = predict_app("http://127.0.0.1:9", "unused", None, None).handle(predict_event("/labels", &one)).await;
     assert_eq!(response.status(), 503);
 }

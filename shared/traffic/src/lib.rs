@@ -174,9 +174,12 @@ mod tests {
 
         // New-pattern frauds look exactly like legitimate rows: in the test data only multiples of 10 are frauds.
         let drift = build_traffic(&rows(), Incident::ConceptDrift, 4000, 0.25, 7).unwrap();
-        let disguised = drift.iter().filter(|t| t.is_fraud && t.features[0] as usize % 10 != 0).count();
+        let disguised = drift.iter().filter(|t| t.is_fraud && !(t.features[0] as usize).is_multiple_of(10)).count();
         assert!((disguised as f64 / 4000.0 - 0.25).abs() < 0.03, "{disguised}");
-        assert!(drift.iter().filter(|t| t.features[0] as usize % 10 == 0).count() <= 20, "real frauds at ~0.17 %");
+        assert!(
+            drift.iter().filter(|t| (t.features[0] as usize).is_multiple_of(10)).count() <= 20,
+            "real frauds at ~0.17 %"
+        );
 
         for incident in [Incident::Normal, Incident::FraudSpike, Incident::DistributionShift, Incident::ConceptDrift] {
             assert_eq!(incident.name().parse::<Incident>(), Ok(incident));
