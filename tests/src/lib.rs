@@ -699,3 +699,20 @@ pub fn prediction_records(
         })
         .collect())
 }
+
+/// `fraudctl` (the binary at `path`, i.e. `env!("CARGO_BIN_EXE_fraudctl")`) configured only through the environment
+/// an operator sets, pointing at `s3`, with nothing read from the user's AWS files.
+pub fn fraudctl_against(path: &str, s3: &S3Server) -> Command {
+    let mut command = Command::new(path);
+    command
+        .env_clear()
+        .env("AWS_ENDPOINT_URL", s3.endpoint())
+        .env("S3_FORCE_PATH_STYLE", "true")
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .env("AWS_REGION", REGION)
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    command
+}

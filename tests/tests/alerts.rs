@@ -11,22 +11,17 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+mod support;
+
 use drift_check::{load_reference, DriftCheckConfig};
-use fraudwatch_core::log_record::FeatureMap;
 use fraudwatch_core::registry::{Registry, RegistryUri};
-use fraudwatch_model::locate_onnx_runtime;
 use fraudwatch_tests::alerting::{receiver_addresses, runbook_link, Alertmanager, Mail, SmtpServer};
-use fraudwatch_tests::event_source::EventSourceMapping;
 use fraudwatch_tests::{
-    committed_model_as, prediction_records, repo_root, sample_data, Alert, Prometheus, Pushgateway, S3Server,
-    SqsServer, LOGGER_BATCH_SIZE,
+    committed_model_as, prediction_records, repo_root, sample_data, Alert, Prometheus, Pushgateway, S3Server, SqsServer,
 };
 use fraudwatch_traffic::{build_traffic, read_labelled_csv, Incident, DEFAULT_SPIKE_SHARE};
-use lambda_runtime::{Context, LambdaEvent};
-use predict::api::App;
-use predict::log_sink::SqsLogSink;
-use prediction_logger::{Logger, S3Store};
 use serde_json::{json, Value};
+use support::send_through_pipeline;
 
 /// Alerts about what drift-check measured (the pipeline-health alerts are tested in alerts_test.yml).
 const VERDICT_ALERTS: [&str; 4] = ["FraudRateSpike", "DataDriftShare", "ImportantFeatureDrift", "PredictionDrift"];
@@ -67,38 +62,9 @@ impl Stack {
     /// Sends `incident` traffic through predict → SQS → prediction-logger → S3, then runs drift-check
     /// over it; returns drift-check's summary.
     async fn run(&self, bucket: &str, incident: Incident, transactions: usize) -> drift_check::RunSummary {
-        self.s3.create_bucket(bucket).await.unwrap();
-        let queue_url = self.sqs.create_queue(bucket, None).await.unwrap();
-        let model = predict::embedded_model(&locate_onnx_runtime().unwrap()).unwrap();
-        let sink = SqsLogSink { sqs: self.sqs.client(), queue_url: queue_url.clone(), fallback: None };
-        let predict = App::new(model, sink);
-
         let rows = read_labelled_csv(&sample_data()).expect("the repository's data sample (data/)");
         let traffic = build_traffic(&rows, incident, transactions, DEFAULT_SPIKE_SHARE, 7).unwrap();
-        // POST /predict/batch, 100 transactions a call, each call's records drained by the event source mapping
-        // into the logger before the next: moto, a Python server on these two cores, slows down as its queue
-        // grows (each SendMessageBatch and ReceiveMessage scans the whole queue: 1.8 s per receive with 2,000
-        // messages waiting), so the queue is kept short. POST /predict one by one is driven end to end by
-        // scripts/up and the demo-page test.
-        let logger = Logger::new(S3Store { client: self.s3.client(), bucket: bucket.to_string() });
-        let esm = EventSourceMapping::for_tests(self.sqs.client(), &queue_url, LOGGER_BATCH_SIZE);
-        let mut delivered = std::collections::HashSet::new();
-        for (i, chunk) in traffic.chunks(100).enumerate() {
-            let items: Vec<FeatureMap> = chunk.iter().map(|t| FeatureMap(t.features)).collect();
-            let body = serde_json::to_string(&json!({ "transactions": items })).unwrap();
-            let response = predict.handle(predict_event("/predict/batch", &body)).await;
-            assert_eq!(response.status(), 200, "{:?}", response.body());
-            let sent = (i * 100 + chunk.len()).min(transactions);
-            while delivered.len() < sent {
-                let invoke = |event| async { Ok(logger.handle(LambdaEvent::new(event, Context::default())).await) };
-                if let Some((batch, response)) = esm.deliver_once(invoke).await.unwrap() {
-                    assert!(response.unwrap().batch_item_failures.is_empty());
-                    // A redelivery (moto's visibility timeout) counts once.
-                    delivered.extend(batch.iter().filter_map(|m| m.message_id().map(String::from)));
-                }
-            }
-        }
-        assert_eq!(self.s3.keys(bucket, "prediction-logs/").await.unwrap().len(), transactions);
+        send_through_pipeline(&self.s3, &self.sqs, bucket, &traffic).await;
         self.check(bucket).await
     }
 
@@ -156,15 +122,6 @@ fn assert_tells_a_person(mail: &Mail, receiver: &str, alerts: &[Alert]) {
         assert!(mail.text.contains(&format!("runbook:       {link}")), "{link} not in\n{}", mail.text);
         assert!(mail.html.contains(&format!("href=\"{link}\"")), "{link} not in\n{}", mail.html);
     }
-}
-
-fn predict_event(path: &str, body: &str) -> lambda_http::Request {
-    let mut e: Value =
-        serde_json::from_str(include_str!("../../functions/predict/tests/fixtures/apigw-v2-request.json")).unwrap();
-    e["rawPath"] = json!(path);
-    e["requestContext"]["http"]["path"] = json!(path);
-    e["body"] = json!(body);
-    lambda_http::request::from_str(&e.to_string()).unwrap()
 }
 
 #[tokio::test]

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use fraudwatch_core::alert_thresholds::{
     ATTRIBUTION_NDCG_ALERT, DRIFT_MIN_WINDOW_ROWS, FRAUD_RATE_ALERT, FRAUD_RATE_MIN_WINDOW_ROWS,
+    QUALITY_MIN_FLAGGED_ROWS, QUALITY_MIN_LABELLED_FRAUDS, QUALITY_MIN_LABEL_COVERAGE, QUALITY_MIN_WINDOW_ROWS,
+    QUALITY_TOLERANCE,
 };
 use fraudwatch_core::aws::{DRIFT_S3, PREDICT_S3_FALLBACK, PREDICT_SQS};
 use fraudwatch_core::log_record::{LoggedContribution, LoggedExplanation};
@@ -57,6 +59,14 @@ fn template_parameters_default_to_the_code_s_numbers() {
     assert_eq!(number(&p["DriftMaxRows"]["Default"]) as usize, drift_check::DEFAULT_MAX_ROWS);
     let default_interval = drift_check::DriftCheckConfig::from_env(&[("LOG_BUCKET", "b")]).unwrap().interval_seconds;
     assert_eq!(number(&p["DriftIntervalMinutes"]["Default"]) as u64 * 60, default_interval);
+    let quality = drift_check::DriftCheckConfig::from_env(&[("LOG_BUCKET", "b")]).unwrap().quality;
+    assert_eq!(number(&p["QualityLookbackDays"]["Default"]) as u32, quality.lookback_days);
+    assert_eq!(number(&p["QualityLookbackDays"]["MaxValue"]) as u32, drift_check::MAX_QUALITY_LOOKBACK_DAYS);
+    assert_eq!(number(&p["QualityMaxRows"]["Default"]) as usize, quality.max_rows);
+    assert_eq!(number(&p["LabelStaleDays"]["Default"]) as u32, quality.label_stale_days);
+    // LabelMaturityDays 0 leaves LABEL_MATURITY_DAYS unset: explicit labels, the code's default too.
+    assert_eq!(number(&p["LabelMaturityDays"]["Default"]), 0.0);
+    assert_eq!(quality.convention, fraudwatch_monitor::quality::LabelConvention::Explicit);
     let batch = &t["Resources"]["PredictionLoggerFunction"]["Properties"]["Events"]["PredictionLogs"]["Properties"];
     assert_eq!(number(&batch["BatchSize"]) as usize, LOGGER_BATCH_SIZE, "the tests' event source mapping");
 }
@@ -73,6 +83,11 @@ fn no_alert_rule_hard_codes_a_threshold_or_names_a_feature() {
                 DRIFT_MIN_WINDOW_ROWS.to_string(),
                 FRAUD_RATE_MIN_WINDOW_ROWS.to_string(),
                 ATTRIBUTION_NDCG_ALERT.to_string(),
+                QUALITY_TOLERANCE.to_string(),
+                QUALITY_MIN_LABELLED_FRAUDS.to_string(),
+                QUALITY_MIN_FLAGGED_ROWS.to_string(),
+                QUALITY_MIN_LABEL_COVERAGE.to_string(),
+                QUALITY_MIN_WINDOW_ROWS.to_string(),
             ] {
                 let hard_coded = expr.split(|c: char| !(c.is_ascii_digit() || c == '.')).any(|w| w == number);
                 assert!(!hard_coded, "{name:?} writes {number}: compare with the pushed threshold instead\n{expr}");
@@ -134,4 +149,37 @@ fn the_glue_table_s_columns_are_the_log_record_s_fields() {
     assert_eq!(features, &format!("struct<{}>", expected.join(",")));
     let explanation = &columns.iter().find(|(n, _)| n == "explanation").unwrap().1;
     assert_eq!(explanation, &hive_type(&json["explanation"]));
+}
+
+/// The Glue table over `labels/` has exactly the label record's fields, as predict and fraudctl write them.
+#[test]
+fn the_labels_glue_table_s_columns_are_the_label_record_s_fields() {
+    use fraudwatch_core::label::{encode_json_lines, LabelRecord, LabelTarget, LABEL_FIELDS};
+    let t = template();
+    let table = &t["Resources"]["LabelsTable"]["Properties"]["TableInput"];
+    let mut columns: Vec<(&str, &str)> = table["StorageDescriptor"]["Columns"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|c| (c["Name"].as_str().unwrap(), c["Type"].as_str().unwrap()))
+        .collect();
+    columns.sort_unstable();
+    let mut fields = LABEL_FIELDS.to_vec();
+    fields.sort_unstable();
+    assert_eq!(columns.iter().map(|(n, _)| *n).collect::<Vec<_>>(), fields);
+    assert!(columns.contains(&("label", "int")), "{columns:?}");
+    // Every field a stored record can carry is a column (a record written with all of them, both id kinds).
+    let now = time::OffsetDateTime::now_utc();
+    for target in [LabelTarget::Prediction(uuid::Uuid::now_v7()), LabelTarget::Transaction("t-1".into())] {
+        let record = LabelRecord { target, is_fraud: true, labelled_at: now, source: Some("analyst".into()) };
+        let line: serde_json::Value = serde_json::from_slice(&encode_json_lines([&record])).unwrap();
+        for key in line.as_object().unwrap().keys() {
+            assert!(fields.contains(&key.as_str()), "{key} has no column");
+        }
+    }
+    // `!Sub s3://${DataBucket}/labels/dt=${!dt}/`: the layout of shared::label's keys.
+    let location = format!("{:?}", table["Parameters"]["storage.location.template"]);
+    let day = time::macros::date!(2026 - 11 - 22);
+    let layout = fraudwatch_core::label::label_partition_prefix(day).replace("2026-11-22", "${!dt}");
+    assert!(location.contains(&format!("/{layout}\"")), "{location} vs {layout}");
 }

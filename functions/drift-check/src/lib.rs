@@ -11,6 +11,9 @@
 //! - Attribution drift: the window's rows are explained with the model's trees (TreeSHAP) and their mean
 //!   |contribution| ranking compared with the reference's by nDCG, as SageMaker Clarify does; a model whose
 //!   card names no explanation is compared without it (the report says so).
+//! - The same run checks model quality (`fraudwatch_monitor::quality`): the labels under `labels/` joined to the
+//!   prediction logs of the quality window, and CBPE on the drift window; its section travels in the same report
+//!   and the same push, so drift and quality are never out of step and go stale together.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use fraudwatch_core::card::is_valid_version;
@@ -23,6 +26,8 @@ use fraudwatch_monitor::drift::prometheus::prometheus_text;
 use fraudwatch_monitor::drift::pushgateway::{BasicAuth, PushError, Pushgateway};
 use fraudwatch_monitor::drift::s3::{read_window, save_report, S3Error, SavedReport};
 use fraudwatch_monitor::drift::{compare, DriftError, DriftReport, Reference, Sampling, Window};
+use fraudwatch_monitor::quality::s3::check_quality;
+use fraudwatch_monitor::quality::{LabelConvention, QualitySettings};
 use lambda_runtime::{tracing, Diagnostic, LambdaEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -39,6 +44,14 @@ pub const EMBEDDED_TREES: &[u8] = include_bytes!("../../../model/trees.json");
 pub const MAX_WINDOW_HOURS: u32 = 720;
 /// `DRIFT_MAX_ROWS` unless set (the template's `DriftMaxRows` default).
 pub const DEFAULT_MAX_ROWS: usize = 100_000;
+/// `QUALITY_LOOKBACK_DAYS` unless set: three months of prediction days.
+pub const DEFAULT_QUALITY_LOOKBACK_DAYS: u32 = 90;
+/// The longest quality window: the template's default retention of prediction logs and labels (400 days).
+pub const MAX_QUALITY_LOOKBACK_DAYS: u32 = 400;
+/// `QUALITY_MAX_ROWS` unless set.
+pub const DEFAULT_QUALITY_MAX_ROWS: usize = 100_000;
+/// `LABEL_STALE_DAYS` unless set.
+pub const DEFAULT_LABEL_STALE_DAYS: u32 = 3;
 
 /// The training reference of the model embedded in the binaries (predict serves that model when no
 /// registry is configured).
@@ -112,6 +125,9 @@ pub struct DriftCheckConfig {
     /// `PUSHGATEWAY_BASIC_AUTH_SECRET_ARN` (optional): the Secrets Manager secret holding the gateway's
     /// credentials, read once at cold start; set, it requires an https:// `PUSHGATEWAY_URL`.
     pub pushgateway_secret_arn: Option<String>,
+    /// `QUALITY_LOOKBACK_DAYS` (default 90, 0 = off), `LABEL_MATURITY_DAYS` (unset = explicit labels),
+    /// `QUALITY_MAX_ROWS` (default 100,000), `LABEL_STALE_DAYS` (default 3).
+    pub quality: QualitySettings,
 }
 
 impl DriftCheckConfig {
@@ -154,8 +170,41 @@ impl DriftCheckConfig {
             stage,
             interval_seconds,
             pushgateway_secret_arn,
+            quality: quality_settings(env)?,
         })
     }
+}
+
+fn quality_settings(env: &impl EnvSource) -> Result<QualitySettings, ConfigError> {
+    let in_range = |var: &str, value: u32, range: std::ops::RangeInclusive<u32>| {
+        if range.contains(&value) {
+            Ok(value)
+        } else {
+            let (lo, hi) = (range.start(), range.end());
+            Err(ConfigError { var: var.into(), problem: format!("= {value} must be {lo} to {hi}") })
+        }
+    };
+    let lookback = parse_or(env, "QUALITY_LOOKBACK_DAYS", DEFAULT_QUALITY_LOOKBACK_DAYS)?;
+    let convention = match optional(env, "LABEL_MATURITY_DAYS") {
+        None => LabelConvention::Explicit,
+        Some(_) => LabelConvention::PositiveOnly {
+            maturity_days: in_range("LABEL_MATURITY_DAYS", parse_or(env, "LABEL_MATURITY_DAYS", 0)?, 1..=365)?,
+        },
+    };
+    let max_rows = parse_or(env, "QUALITY_MAX_ROWS", DEFAULT_QUALITY_MAX_ROWS)?;
+    if max_rows == 0 {
+        return Err(ConfigError { var: "QUALITY_MAX_ROWS".into(), problem: "= 0 must be at least 1".into() });
+    }
+    Ok(QualitySettings {
+        lookback_days: in_range("QUALITY_LOOKBACK_DAYS", lookback, 0..=MAX_QUALITY_LOOKBACK_DAYS)?,
+        convention,
+        max_rows,
+        label_stale_days: in_range(
+            "LABEL_STALE_DAYS",
+            parse_or(env, "LABEL_STALE_DAYS", DEFAULT_LABEL_STALE_DAYS)?,
+            1..=365,
+        )?,
+    })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -164,6 +213,8 @@ pub enum DriftCheckError {
     Input(String),
     #[error("reading the window: {0}")]
     Read(S3Error),
+    #[error("reading labels and the quality window: {0}")]
+    ReadQuality(S3Error),
     #[error("comparing the window with the reference: {0}")]
     Drift(#[from] DriftError),
     #[error("saving the report: {0}")]
@@ -177,6 +228,7 @@ impl From<DriftCheckError> for Diagnostic {
         let error_type = match e {
             DriftCheckError::Input(_) => "InvalidInput",
             DriftCheckError::Read(_) => "ReadWindowFailed",
+            DriftCheckError::ReadQuality(_) => "ReadQualityFailed",
             DriftCheckError::Drift(_) => "DriftComputationFailed",
             DriftCheckError::Save(_) => "SaveReportFailed",
             DriftCheckError::Push { .. } => "PushFailed",
@@ -266,6 +318,8 @@ pub struct RunSummary {
     /// False when no Pushgateway is configured.
     pub pushed: bool,
     pub summary: String,
+    /// The quality section's one line (absent when the quality check is off).
+    pub quality: Option<String>,
 }
 
 /// The handler and what it holds across invocations.
@@ -320,6 +374,17 @@ impl App {
             (Some(_), Some(baseline)) => Some(baseline.compare(&logs.data)),
             _ => None,
         };
+        let quality = check_quality(
+            &self.s3,
+            &self.config.bucket,
+            window.end,
+            &self.config.quality,
+            &self.reference.quality,
+            logs.data.prediction().filter(|scores| !scores.is_empty()),
+            now,
+        )
+        .await
+        .map_err(DriftCheckError::ReadQuality)?;
         let report = DriftReport {
             run_id: uuid::Uuid::now_v7().to_string(),
             started_at,
@@ -344,6 +409,7 @@ impl App {
             important_features: self.reference.important_features.clone(),
             feature_importance: self.reference.feature_importance.clone(),
             attribution,
+            quality,
         };
         metrics::histogram!(DRIFT_CHECK_WINDOW_ROWS).record(window_rows as f64);
         let saved = save_report(&self.s3, &self.config.bucket, &report).await.map_err(DriftCheckError::Save)?;
@@ -358,6 +424,9 @@ impl App {
             "{}",
             report.summary
         );
+        if let Some(q) = &report.quality {
+            tracing::info!(run_id = report.run_id, quality_window_start = %q.window.start, "{}", q.summary);
+        }
         let pushed = match &self.pushgateway {
             Some(gateway) => {
                 gateway.push(prometheus_text(&report)).await.map_err(|source| {
@@ -385,6 +454,7 @@ impl App {
             attribution_ndcg: report.attribution.as_ref().map(|a| a.ndcg),
             report: saved,
             pushed,
+            quality: report.quality.as_ref().map(|q| q.summary.clone()),
             summary: report.summary,
         })
     }
@@ -459,6 +529,12 @@ mod tests {
                 stage: "local".into(),
                 interval_seconds: 3600,
                 pushgateway_secret_arn: None,
+                quality: QualitySettings {
+                    lookback_days: 90,
+                    convention: LabelConvention::Explicit,
+                    max_rows: 100_000,
+                    label_stale_days: 3,
+                },
             }
         );
         let err = |env: &[(&str, &str); 2]| DriftCheckConfig::from_env(env).unwrap_err().var;
@@ -468,6 +544,13 @@ mod tests {
         assert_eq!(err(&[("PUSHGATEWAY_URL", "http://x:9091"), ("DRIFT_MAX_ROWS", "5")]), "LOG_BUCKET");
         assert_eq!(err(&[("LOG_BUCKET", "b"), ("DRIFT_INTERVAL_SECONDS", "10")]), "DRIFT_INTERVAL_SECONDS");
         assert_eq!(err(&[("LOG_BUCKET", "b"), ("FRAUDWATCH_STAGE", "dev/1")]), "FRAUDWATCH_STAGE");
+        assert_eq!(err(&[("LOG_BUCKET", "b"), ("QUALITY_LOOKBACK_DAYS", "401")]), "QUALITY_LOOKBACK_DAYS");
+        assert_eq!(err(&[("LOG_BUCKET", "b"), ("LABEL_MATURITY_DAYS", "0")]), "LABEL_MATURITY_DAYS");
+        assert_eq!(err(&[("LOG_BUCKET", "b"), ("LABEL_MATURITY_DAYS", "soon")]), "LABEL_MATURITY_DAYS");
+        assert_eq!(err(&[("LOG_BUCKET", "b"), ("QUALITY_MAX_ROWS", "0")]), "QUALITY_MAX_ROWS");
+        assert_eq!(err(&[("LOG_BUCKET", "b"), ("LABEL_STALE_DAYS", "0")]), "LABEL_STALE_DAYS");
+        let positive_only = DriftCheckConfig::from_env(&[("LOG_BUCKET", "b"), ("LABEL_MATURITY_DAYS", "120")]).unwrap();
+        assert_eq!(positive_only.quality.convention, LabelConvention::PositiveOnly { maturity_days: 120 });
         let plain =
             [("LOG_BUCKET", "b"), ("PUSHGATEWAY_URL", "http://x:9091"), ("PUSHGATEWAY_BASIC_AUTH_SECRET_ARN", "arn")];
         assert_eq!(DriftCheckConfig::from_env(&plain).unwrap_err().var, "PUSHGATEWAY_URL");

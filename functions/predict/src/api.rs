@@ -6,7 +6,10 @@ use fraudwatch_core::card::ModelCard;
 use fraudwatch_core::log_record::{
     new_prediction_id, FeatureMap, LoggedContribution, LoggedExplanation, PredictionLogRecord, LOG_SCHEMA_VERSION,
 };
-use fraudwatch_core::metric_names::{FRAUD_PROBABILITY, PREDICTIONS_TOTAL, PREDICT_LATENCY_SECONDS};
+use fraudwatch_core::metric_names::{
+    FRAUD_PROBABILITY, LABELS_ACCEPTED_TOTAL, LABELS_REJECTED_TOTAL, LABELS_STORE_FAILURES_TOTAL, PREDICTIONS_TOTAL,
+    PREDICT_LATENCY_SECONDS,
+};
 use fraudwatch_core::schema::{parse_batch, parse_transaction, shown_name, Features, Transaction, FEATURE_COUNT};
 use fraudwatch_core::telemetry::{FlushMetrics, NoFlush, HISTOGRAM_VALUES_PER_FLUSH};
 use fraudwatch_explain::{Direction, Explainer, MARGIN_OUTPUT};
@@ -19,7 +22,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::ApiError;
+use crate::labels::LabelStore;
 use crate::log_sink::PredictionLogSink;
+use fraudwatch_core::label::{could_name_a_prediction, parse_request, LabelError, LabelTarget};
 
 /// Largest accepted request body. API Gateway HTTP APIs accept 10 MB and Lambda 6 MB; a full batch of
 /// [`MAX_BATCH_SIZE`] transactions is about 350 KB of JSON, so 1 MiB leaves room without inviting abuse.
@@ -44,6 +49,27 @@ pub struct App<S> {
     demo_page: String,
     /// Flushes the EMF metrics between chunks of a large batch (see [`HISTOGRAM_VALUES_PER_FLUSH`]).
     metrics: Box<dyn FlushMetrics>,
+    /// Where `POST /labels` writes (`LOG_BUCKET`); without it the route answers 503.
+    labels: Option<LabelStore>,
+}
+
+/// The answer to `POST /labels` when at least one label was stored.
+#[derive(Serialize)]
+struct LabelsResponse<'a> {
+    accepted: usize,
+    key: String,
+    rejected: &'a [LabelError],
+    /// Well-formed prediction ids that cannot name a prediction of this service (not a UUIDv7, or a time in the
+    /// future): stored all the same, and reported.
+    unknown_prediction_ids: Vec<UnknownId>,
+    /// Labels by transaction id: which prediction they name is settled when the quality check joins them.
+    unverified_transaction_ids: usize,
+}
+
+#[derive(Serialize)]
+struct UnknownId {
+    record: usize,
+    prediction_id: Uuid,
 }
 
 /// The answer for one transaction, borrowed from its log record (no per-prediction copies of its strings).
@@ -116,13 +142,18 @@ struct BatchResponse<'a> {
 impl<S: PredictionLogSink> App<S> {
     pub fn new(model: FraudModel, log_sink: S) -> Self {
         let demo_page = DEMO_PAGE.replacen("/*DEMO_TRANSACTIONS*/[]", DEMO_TRANSACTIONS, 1);
-        App { model, explainer: None, log_sink, demo_page, metrics: Box::new(NoFlush) }
+        App { model, explainer: None, log_sink, demo_page, metrics: Box::new(NoFlush), labels: None }
     }
 
     /// The same app, answering `?explain=true` with `explainer` (built once at cold start); `None` leaves it
     /// refused (409), for a model whose card names no explanation.
     pub fn with_explainer(self, explainer: Option<Explainer>) -> Self {
         App { explainer, ..self }
+    }
+
+    /// The same app, storing `POST /labels` batches in `store`.
+    pub fn with_labels(self, store: LabelStore) -> Self {
+        App { labels: Some(store), ..self }
     }
 
     /// The same app, flushing EMF metrics through `metrics` when a batch records more values than one EMF
@@ -152,7 +183,7 @@ impl<S: PredictionLogSink> App<S> {
         let allow = match path {
             "" => "GET",
             "/health" | "/model" => "GET",
-            "/predict" | "/predict/batch" => "POST",
+            "/predict" | "/predict/batch" | "/labels" => "POST",
             other => return Err(ApiError::NotFound(other.to_string())),
         };
         if method.as_str() != allow {
@@ -164,6 +195,7 @@ impl<S: PredictionLogSink> App<S> {
                 Ok(json(StatusCode::OK, &serde_json::json!({"status": "ok", "model_version": self.model.version()})))
             }
             ("/model", _) => Ok(json(StatusCode::OK, &self.model_info())),
+            ("/labels", _) => self.labels(json_body(request)?, request_id).await,
             ("/predict", &Method::POST) => {
                 let explainer = self.explainer_requested(request)?;
                 let body = json_body(request)?;
@@ -205,6 +237,52 @@ impl<S: PredictionLogSink> App<S> {
                 Ok(json(StatusCode::OK, &response))
             }
         }
+    }
+
+    /// Stores the valid labels of a batch as one object and reports the others; `now` is the arrival.
+    async fn labels(&self, body: &[u8], request_id: &str) -> Result<Response<Body>, ApiError> {
+        let now = OffsetDateTime::now_utc();
+        let store = self.labels.as_ref().ok_or_else(|| {
+            ApiError::LabelsUnavailable("this deployment has no LOG_BUCKET to store labels in".into())
+        })?;
+        let parsed = parse_request(body, now)?;
+        metrics::counter!(LABELS_REJECTED_TOTAL).increment(parsed.rejected_records() as u64);
+        if parsed.records.is_empty() {
+            return Err(ApiError::InvalidLabels(parsed.errors));
+        }
+        let unknown_prediction_ids: Vec<UnknownId> = parsed
+            .records
+            .iter()
+            .filter_map(|(record, label)| match label.target {
+                LabelTarget::Prediction(id) if !could_name_a_prediction(id, now) => {
+                    Some(UnknownId { record: *record, prediction_id: id })
+                }
+                _ => None,
+            })
+            .collect();
+        let unverified_transaction_ids =
+            parsed.records.iter().filter(|(_, l)| matches!(l.target, LabelTarget::Transaction(_))).count();
+        let key = store.store(parsed.records.iter().map(|(_, l)| l), now).await.map_err(|e| {
+            metrics::counter!(LABELS_STORE_FAILURES_TOTAL).increment(1);
+            ApiError::LabelsUnavailable(e)
+        })?;
+        metrics::counter!(LABELS_ACCEPTED_TOTAL).increment(parsed.records.len() as u64);
+        tracing::info!(
+            request_id,
+            key,
+            accepted = parsed.records.len(),
+            rejected = parsed.rejected_records(),
+            unknown = unknown_prediction_ids.len(),
+            "labels stored"
+        );
+        let response = LabelsResponse {
+            accepted: parsed.records.len(),
+            key,
+            rejected: &parsed.errors,
+            unknown_prediction_ids,
+            unverified_transaction_ids,
+        };
+        Ok(json(StatusCode::OK, &response))
     }
 
     /// One latency per request (a batch is scored in one model call, so its items have no latency of their

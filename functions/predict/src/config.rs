@@ -11,7 +11,8 @@ use fraudwatch_model::{locate_onnx_runtime, ModelError};
 pub struct PredictConfig {
     /// `PREDICTION_LOG_QUEUE_URL`: where prediction-log records are sent.
     pub queue_url: String,
-    /// `LOG_BUCKET` (optional): written directly when SQS is unavailable.
+    /// `LOG_BUCKET` (optional): written directly when SQS is unavailable, and where `POST /labels` stores labels
+    /// (without it that route answers 503).
     pub fallback_bucket: Option<String>,
     /// `ORT_DYLIB_PATH`, or the library beside the executable, or the Lambda layer's.
     pub onnx_runtime: PathBuf,

@@ -1,5 +1,6 @@
 //! Every way a request can fail, and the one mapping from failure to HTTP status and JSON body.
 
+use fraudwatch_core::label::{LabelError, LabelFileError};
 use fraudwatch_core::schema::{FieldError, RequestError};
 use fraudwatch_model::ModelError;
 use lambda_http::http::{header, StatusCode};
@@ -33,6 +34,22 @@ pub enum ApiError {
     ExplanationUnavailable { model_version: String },
     #[error("scoring failed: {0}")]
     Scoring(#[from] ModelError),
+    #[error("no label is valid ({} problem(s))", .0.len())]
+    InvalidLabels(Vec<LabelError>),
+    #[error("a request holds 1 to {max} labels; this one has {got}")]
+    LabelCount { got: usize, max: usize },
+    #[error("labels cannot be stored now, nothing was written (retry the whole batch: repeats count once): {0}")]
+    LabelsUnavailable(String),
+}
+
+impl From<LabelFileError> for ApiError {
+    fn from(e: LabelFileError) -> Self {
+        match e {
+            LabelFileError::MalformedJson(m) => ApiError::MalformedJson(m),
+            LabelFileError::WrongShape(m) => ApiError::WrongShape(m),
+            LabelFileError::BatchSize { got, max } => ApiError::LabelCount { got, max },
+        }
+    }
 }
 
 impl From<RequestError> for ApiError {
@@ -52,6 +69,8 @@ struct ErrorBody<'a> {
     detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     fields: Option<&'a [FieldError]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rejected: Option<&'a [LabelError]>,
 }
 
 impl ApiError {
@@ -60,9 +79,12 @@ impl ApiError {
             ApiError::MalformedJson(_) | ApiError::InvalidQuery(_) => StatusCode::BAD_REQUEST,
             // The request is fine; the model being served cannot answer it (a 5xx would page for a choice).
             ApiError::ExplanationUnavailable { .. } => StatusCode::CONFLICT,
-            ApiError::WrongShape(_) | ApiError::InvalidFields(_) | ApiError::BatchSize { .. } => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            ApiError::WrongShape(_)
+            | ApiError::InvalidFields(_)
+            | ApiError::BatchSize { .. }
+            | ApiError::InvalidLabels(_)
+            | ApiError::LabelCount { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::LabelsUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -86,12 +108,16 @@ impl ApiError {
             ApiError::InvalidQuery(_) => "invalid_query",
             ApiError::ExplanationUnavailable { .. } => "explanation_unavailable",
             ApiError::Scoring(_) => "scoring_failed",
+            ApiError::InvalidLabels(_) => "invalid_labels",
+            ApiError::LabelCount { .. } => "batch_size",
+            ApiError::LabelsUnavailable(_) => "labels_unavailable",
         }
     }
 
     fn detail(&self) -> String {
         match self {
             ApiError::InvalidFields(fields) => fields.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+            ApiError::InvalidLabels(errors) => errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
             other => other.to_string(),
         }
     }
@@ -101,7 +127,11 @@ impl ApiError {
             ApiError::InvalidFields(f) => Some(f.as_slice()),
             _ => None,
         };
-        let body = ErrorBody { error: self.code(), detail: self.detail(), fields };
+        let rejected = match &self {
+            ApiError::InvalidLabels(r) => Some(r.as_slice()),
+            _ => None,
+        };
+        let body = ErrorBody { error: self.code(), detail: self.detail(), fields, rejected };
         let json = serde_json::to_string(&body).expect("error bodies always serialise");
         let mut builder = Response::builder().status(self.status()).header(header::CONTENT_TYPE, "application/json");
         if let ApiError::MethodNotAllowed { allow, .. } = self {

@@ -1,8 +1,9 @@
-//! The predict Lambda: `POST /predict`, `POST /predict/batch`, `GET /health`, `GET /model`, `GET /`.
+//! The predict Lambda: `POST /predict`, `POST /predict/batch`, `POST /labels`, `GET /health`, `GET /model`, `GET /`.
 
 pub mod api;
 pub mod config;
 pub mod error;
+pub mod labels;
 pub mod log_sink;
 
 use std::path::Path;

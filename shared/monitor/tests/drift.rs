@@ -379,6 +379,7 @@ fn report(drift: bool) -> DriftReport {
         important_features: reference.important_features.clone(),
         feature_importance: reference.feature_importance.clone(),
         attribution,
+        quality: None,
     }
 }
 
@@ -516,4 +517,61 @@ fn the_html_report_is_self_contained_and_escapes_text() {
     }
     let page = html::render(&report(false));
     assert!(page.contains("no data") && !page.contains("<table>"));
+}
+
+/// The quality section in the push and the page: every quality metric with HELP and TYPE, the realized numbers of
+/// the span, the pushed alert lines, and the section rendered (held-out parity rows, every one labelled).
+#[test]
+fn the_quality_section_is_pushed_and_rendered() {
+    use fraudwatch_core::alert_thresholds::QUALITY_TOLERANCE;
+    use fraudwatch_core::metric_names as m;
+    use fraudwatch_monitor::quality::{
+        assess, Assessment, LabelConvention, LabelSummary, QualityBaseline, QualityRow, QualitySampling,
+    };
+    let parity = table("model/parity.csv");
+    let reference = reference();
+    let day = time::macros::date!(2026 - 11 - 21);
+    let rows: Vec<QualityRow> = parity["expected_probability"]
+        .iter()
+        .zip(&parity["Class"])
+        .map(|(&p, &class)| QualityRow { day, score: p as f32, weight: 1.0, label: Some((class == 1.0, 30.0)) })
+        .collect();
+    let mut r = report(true);
+    let quality = assess(
+        &rows,
+        Assessment {
+            baseline: &QualityBaseline { model_version: r.model_version.clone(), ..reference.quality.clone() },
+            window: Window { start: datetime!(2026-11-21 00:00 UTC), end: datetime!(2026-11-22 00:00 UTC) },
+            convention: LabelConvention::Explicit,
+            labels: LabelSummary {
+                distinct: 3000,
+                last_arrival: Some(datetime!(2026-11-22 09:00 UTC)),
+                ..Default::default()
+            },
+            sampling: QualitySampling::default(),
+            drift_window_scores: r.drift.as_ref().map(|_| &parity["expected_probability"][..]),
+            label_stale_after_days: 3,
+        },
+    );
+    let span = quality.span.clone().unwrap();
+    r.quality = Some(quality);
+    let text = prometheus_text(&r);
+    for name in m::ALL.iter().filter(|n| n.starts_with("fraud_quality_")) {
+        assert!(text.contains(&format!("# HELP {name} ")), "{name} HELP");
+        assert!(text.contains(&format!("# TYPE {name} gauge\n")), "{name} TYPE");
+    }
+    let s = samples(&text);
+    let value = |name: &str, labels: &str| s.iter().find(|(n, l, _)| n == name && l == labels).map(|x| x.2);
+    assert_eq!(value(m::QUALITY_REALIZED_RECALL, ""), Some(span.realized.recall));
+    assert_eq!(value(m::QUALITY_LABELLED_FRAUDS, ""), Some(98.0));
+    assert_eq!(value(m::QUALITY_CONFUSION_ROWS, r#"cell="fn""#), Some(17.0));
+    assert_eq!(value(m::QUALITY_SPAN_DAYS, ""), Some(1.0));
+    let card_recall = reference.quality.card_recall.unwrap();
+    assert_eq!(value(m::QUALITY_RECALL_ALERT_BELOW, ""), Some(card_recall - QUALITY_TOLERANCE));
+    assert_eq!(value(m::QUALITY_LABEL_STALE_AFTER_SECONDS, ""), Some(259_200.0));
+    assert_eq!(value(m::QUALITY_LAST_LABEL, ""), Some(datetime!(2026-11-22 09:00 UTC).unix_timestamp() as f64));
+    let page = html::render(&r);
+    assert!(page.contains("<h2>Model quality (labels)</h2>"), "section");
+    assert!(page.contains("<td>2026-11-21</td>"), "a row per prediction day");
+    assert!(page.contains(r#"<div class="card ok">realized recall (2026-11-21 to 2026-11-21, 98 frauds)"#), "{page}");
 }

@@ -24,6 +24,8 @@ mod suggest;
 
 use serde::{Deserialize, Serialize};
 
+/// "a number", "an object", …: what a JSON value is, for error messages.
+pub(crate) use checked::json_type_name;
 use checked::{CheckedBatch, CheckedTransaction};
 
 /// Number of model features.

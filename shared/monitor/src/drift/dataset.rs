@@ -219,6 +219,8 @@ pub struct Reference {
     /// The model's explainer and the sample's attribution ranking, for attribution drift; `None` for a model
     /// whose card names no explanation (see [`Reference::with_explanation`]).
     pub attribution: Option<AttributionBaseline>,
+    /// The card's threshold, calibrator and test metrics, for the quality check.
+    pub quality: crate::quality::QualityBaseline,
 }
 
 impl Reference {
@@ -226,6 +228,7 @@ impl Reference {
     /// the score column that prediction drift compares.
     pub fn from_artifacts(card_json: &[u8], reference: &[u8]) -> Result<Self, ReferenceError> {
         let card = ModelCard::from_json(card_json)?;
+        let quality = crate::quality::QualityBaseline::from_card(&card);
         let actual = sha256_hex(reference);
         if actual != card.reference.sha256 {
             return Err(ReferenceError::ChecksumMismatch { expected: card.reference.sha256, actual });
@@ -241,7 +244,14 @@ impl Reference {
         }
         let (important_features, feature_importance) =
             card.importance.map(|i| (i.important_features, i.values)).unwrap_or_default();
-        Ok(Reference { model_version: version, data, important_features, feature_importance, attribution: None })
+        Ok(Reference {
+            model_version: version,
+            data,
+            important_features,
+            feature_importance,
+            attribution: None,
+            quality,
+        })
     }
 
     /// The same reference with the model's explainer (from the card and the explanation file it names, checked

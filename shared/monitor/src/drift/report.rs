@@ -97,6 +97,9 @@ pub struct DriftReport {
     /// the window held no rows or the model has no explanation.
     #[serde(default)]
     pub attribution: Option<AttributionDrift>,
+    /// Model quality from ground-truth labels and CBPE (absent when the quality check is off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<crate::quality::QualityReport>,
 }
 
 fn default_interval_seconds() -> u64 {

@@ -22,7 +22,7 @@ use super::{html, Dataset, DriftReport, Window};
 /// GetObject requests in flight.
 pub const GET_CONCURRENCY: usize = 64;
 /// Partition prefixes listed at once.
-const LIST_CONCURRENCY: usize = 8;
+pub(crate) const LIST_CONCURRENCY: usize = 8;
 /// Undecodable objects are logged by key up to this many per run, then only counted.
 const CORRUPT_KEYS_LOGGED: usize = 10;
 
@@ -35,7 +35,7 @@ pub struct S3Error {
     pub reason: String,
 }
 
-fn s3_error(operation: &'static str, bucket: &str, key: &str, e: impl std::error::Error) -> S3Error {
+pub(crate) fn s3_error(operation: &'static str, bucket: &str, key: &str, e: impl std::error::Error) -> S3Error {
     S3Error { operation, bucket: bucket.into(), key: key.into(), reason: DisplayErrorContext(e).to_string() }
 }
 
@@ -112,7 +112,11 @@ async fn list_sample(
     Ok(sample)
 }
 
-async fn get_object(s3: &aws_sdk_s3::Client, bucket: &str, key: String) -> Result<(String, Vec<u8>), S3Error> {
+pub(crate) async fn get_object(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: String,
+) -> Result<(String, Vec<u8>), S3Error> {
     let output =
         s3.get_object().bucket(bucket).key(&key).send().await.map_err(|e| s3_error("GetObject", bucket, &key, e))?;
     let body = output.body.collect().await.map_err(|e| s3_error("GetObject", bucket, &key, e))?;
@@ -123,7 +127,7 @@ async fn get_object(s3: &aws_sdk_s3::Client, bucket: &str, key: String) -> Resul
 /// ("bottom-k"): each key's priority is a seeded hash of it, and the k smallest priorities are kept. The
 /// sample depends only on the set of keys and the seed, not on the order they are listed in, so prefixes
 /// can be listed concurrently and merged.
-struct BottomK {
+pub(crate) struct BottomK {
     k: usize,
     seed: [u8; 8],
     /// Max-heap on priority: the root is the first to leave.
@@ -132,7 +136,7 @@ struct BottomK {
 }
 
 impl BottomK {
-    fn new(k: usize, seed: u64) -> Self {
+    pub(crate) fn new(k: usize, seed: u64) -> Self {
         BottomK { k, seed: seed.to_le_bytes(), kept: BinaryHeap::new(), offered: 0 }
     }
 
@@ -141,7 +145,7 @@ impl BottomK {
         u64::from_le_bytes(digest[..8].try_into().expect("sha256 has 32 bytes"))
     }
 
-    fn offer(&mut self, key: &str) {
+    pub(crate) fn offer(&mut self, key: &str) {
         self.offered += 1;
         let priority = self.priority(key);
         self.keep(priority, key.to_string());
@@ -156,7 +160,7 @@ impl BottomK {
         }
     }
 
-    fn merge(mut self, other: BottomK) -> BottomK {
+    pub(crate) fn merge(mut self, other: BottomK) -> BottomK {
         self.offered += other.offered;
         for (priority, Reverse(key)) in other.kept {
             self.keep(priority, key);
@@ -164,7 +168,12 @@ impl BottomK {
         self
     }
 
-    fn into_sorted_keys(self) -> Vec<String> {
+    /// How many keys were offered.
+    pub(crate) fn offered(&self) -> usize {
+        self.offered
+    }
+
+    pub(crate) fn into_sorted_keys(self) -> Vec<String> {
         let mut keys: Vec<String> = self.kept.into_iter().map(|(_, Reverse(key))| key).collect();
         keys.sort_unstable();
         keys
