@@ -133,6 +133,7 @@ fuzz_target!(|data: &[u8]| {
         expected_interval_seconds: 3600,
         important_features: vec!["V14".into(), "Amount".into()],
         feature_importance: BTreeMap::new(),
+        quality: None,
         attribution: Some(attribution),
     };
     let _ = prometheus::prometheus_text(&report);
