@@ -6,6 +6,7 @@ use std::process::Command;
 use fraudwatch_core::log_record::{FeatureMap, PredictionLogRecord, LOG_SCHEMA_VERSION};
 use fraudwatch_core::schema::{FEATURE_COUNT, FEATURE_NAMES};
 use fraudwatch_monitor::drift::Dataset;
+use fraudwatch_traffic::read_parity_rows;
 use serde_json::Value;
 
 fn repo(path: &str) -> PathBuf {
@@ -26,19 +27,11 @@ fn fraudctl_drift(current: &Path, json: bool) -> String {
 /// parity.csv's legit rows (held out, fraud-free like live traffic) as prediction-log JSON lines, with
 /// V1 shifted by `shift`.
 fn legit_records_jsonl(name: &str, shift: f32) -> PathBuf {
-    // A plain numeric CSV: no quoting to handle.
-    let text = std::fs::read_to_string(repo("model/parity.csv")).unwrap();
-    let mut rows = text.lines().map(|l| l.split(',').collect::<Vec<_>>());
-    let headers = rows.next().unwrap();
-    let at = |n: &str| headers.iter().position(|h| *h == n).unwrap();
     let mut lines = Vec::new();
-    for row in rows.filter(|r| r[at("Class")] == "0") {
-        let mut features = [0f32; FEATURE_COUNT];
-        for (f, name) in features.iter_mut().zip(FEATURE_NAMES) {
-            *f = row[at(name)].parse().unwrap();
-        }
+    for row in read_parity_rows().unwrap().into_iter().filter(|r| !r.transaction.is_fraud) {
+        let mut features = row.transaction.features;
         features[0] += shift;
-        let p: f32 = row[at("expected_probability")].parse().unwrap();
+        let p = row.expected_probability as f32;
         let record = PredictionLogRecord {
             schema_version: LOG_SCHEMA_VERSION,
             prediction_id: uuid::Uuid::now_v7(),

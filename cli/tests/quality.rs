@@ -5,6 +5,7 @@ use std::process::Output;
 
 use fraudwatch_core::label::{label_partition_day, parse_json_lines, LabelTarget};
 use fraudwatch_tests::{fraudctl_against, prediction_records, repo_root, S3Server};
+use fraudwatch_traffic::read_parity_rows;
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -58,11 +59,9 @@ async fn quality_computes_the_check_offline_from_two_files() {
     let predictions = dir.path().join("predictions.jsonl");
     let lines: Vec<u8> = records.iter().flat_map(|r| [r.encode(), b"\n".to_vec()].concat()).collect();
     std::fs::write(&predictions, lines).unwrap();
-    let parity = std::fs::read_to_string(repo_root().join("model/parity.csv")).unwrap();
-    let class_at = parity.lines().next().unwrap().split(',').position(|h| h == "Class").unwrap();
     let mut csv = String::from("transaction_id,label,labelled_at,source\n");
-    for (i, line) in parity.lines().skip(1).enumerate() {
-        csv += &format!("tx-{i:06},{},2026-11-25T00:00:00Z,test\n", line.split(',').nth(class_at).unwrap());
+    for (i, row) in read_parity_rows().unwrap().iter().enumerate() {
+        csv += &format!("tx-{i:06},{},2026-11-25T00:00:00Z,test\n", u8::from(row.transaction.is_fraud));
     }
     let labels = dir.path().join("labels.csv");
     std::fs::write(&labels, csv).unwrap();

@@ -660,27 +660,13 @@ pub fn prediction_records(
     spacing: time::Duration,
 ) -> Result<Vec<fraudwatch_core::log_record::PredictionLogRecord>> {
     use fraudwatch_core::log_record::{new_prediction_id, FeatureMap, PredictionLogRecord, LOG_SCHEMA_VERSION};
-    use fraudwatch_core::schema::{Features, FEATURE_NAMES};
 
     let card = fraudwatch_core::card::ModelCard::from_json(&std::fs::read(repo_root().join("model/card.json"))?)?;
-    let mut reader = csv::Reader::from_path(repo_root().join("model/parity.csv"))?;
-    let headers = reader.headers()?.clone();
-    let column =
-        |name: &str| headers.iter().position(|h| h == name).with_context(|| format!("parity.csv has no {name}"));
-    let feature_columns: Vec<usize> = FEATURE_NAMES.iter().map(|name| column(name)).collect::<Result<_>>()?;
-    let probability_column = column("expected_probability")?;
-    let mut rows: Vec<(Features, f32)> = Vec::new();
-    for row in reader.records() {
-        let row = row?;
-        let mut features = [0f32; FEATURE_NAMES.len()];
-        for (value, c) in features.iter_mut().zip(&feature_columns) {
-            *value = row[*c].parse()?;
-        }
-        rows.push((features, row[probability_column].parse()?));
-    }
+    let rows = fraudwatch_traffic::read_parity_rows()?;
     Ok((0..n)
         .map(|i| {
-            let (features, fraud_probability) = rows[i % rows.len()];
+            let row = &rows[i % rows.len()];
+            let (features, fraud_probability) = (row.transaction.features, row.expected_probability as f32);
             let timestamp = start + spacing * i as u32;
             PredictionLogRecord {
                 schema_version: LOG_SCHEMA_VERSION,

@@ -10,11 +10,12 @@ use drift_check::{load_reference, App, DriftCheckConfig, DriftCheckError, RunSum
 use fraudwatch_core::aws::{self, DRIFT_S3};
 use fraudwatch_core::log_record::{FeatureMap, PredictionLogRecord, LOG_SCHEMA_VERSION};
 use fraudwatch_core::metric_names as m;
-use fraudwatch_core::schema::{Features, FEATURE_COUNT, FEATURE_NAMES};
+use fraudwatch_core::schema::{Features, FEATURE_COUNT};
 use fraudwatch_model::{locate_onnx_runtime, FraudModel};
 use fraudwatch_monitor::drift::pushgateway::PUSH_TIMEOUT;
 use fraudwatch_monitor::drift::DriftReport;
 use fraudwatch_tests::{repo_root, sdk_config, Pushgateway, S3Server, StalledServer};
+use fraudwatch_traffic::read_parity_rows;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
 use time::macros::datetime;
@@ -28,22 +29,8 @@ const SHIFTED: [&str; 6] = ["V1", "V2", "V3", "V4", "V5", "Amount"];
 
 /// The legit (Class 0) rows of parity.csv: held-out real transactions, fraud-free like live traffic.
 fn legit_rows() -> Result<Vec<Features>> {
-    let mut reader = csv::Reader::from_path(repo_root().join("model/parity.csv"))?;
-    let headers = reader.headers()?.clone();
-    let at = |name: &str| headers.iter().position(|h| h == name).with_context(|| format!("no column {name}"));
-    let (columns, class) = (FEATURE_NAMES.iter().map(|n| at(n)).collect::<Result<Vec<_>>>()?, at("Class")?);
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record?;
-        if &record[class] == "0" {
-            let mut features = [0f32; FEATURE_COUNT];
-            for (f, &c) in features.iter_mut().zip(&columns) {
-                *f = record[c].parse()?;
-            }
-            rows.push(features);
-        }
-    }
-    Ok(rows)
+    let rows = read_parity_rows()?;
+    Ok(rows.iter().filter(|r| !r.transaction.is_fraud).map(|r| r.transaction.features).collect())
 }
 
 /// The "distribution_shift" incident: V1..V5 + 5.0 and Amount uniform in 5,000–15,000 (the fixture's draw,

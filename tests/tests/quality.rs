@@ -22,7 +22,9 @@ use fraudwatch_model::locate_onnx_runtime;
 use fraudwatch_tests::{
     repo_root, sample_data, sdk_config, Prometheus, Pushgateway, S3Server, SqsServer, StalledServer,
 };
-use fraudwatch_traffic::{build_traffic, read_labelled_csv, Incident, LabelledTransaction, DEFAULT_SPIKE_SHARE};
+use fraudwatch_traffic::{
+    build_traffic, read_labelled_csv, read_parity_rows, Incident, LabelledTransaction, DEFAULT_SPIKE_SHARE,
+};
 use predict::api::App;
 use predict::labels::LabelStore;
 use predict::log_sink::{S3Fallback, SqsLogSink};
@@ -165,7 +167,7 @@ async fn normal_held_out_traffic_with_its_labels_realizes_the_card_within_sampli
         (S3Server::start().await.unwrap(), SqsServer::start().await.unwrap(), Pushgateway::start().await.unwrap());
     let prometheus = prometheus_on(&pushgateway).await;
     s3.create_bucket("normal").await.unwrap();
-    let held_out = read_labelled_csv(&repo_root().join("model/parity.csv")).unwrap();
+    let held_out = read_parity_rows().unwrap().into_iter().map(|r| r.transaction).collect::<Vec<_>>();
     let traffic: Vec<LabelledTransaction> = build_traffic(&held_out, Incident::Normal, 16_000, 0.0, 6).unwrap();
     let frauds_sent = traffic.iter().filter(|t| t.is_fraud).count();
     assert!(frauds_sent >= 30, "the seed gives {frauds_sent} frauds; the alerts judge from 30");

@@ -1,11 +1,11 @@
 //! The handler fed real API Gateway HTTP API (payload v2) events, for success and every error class.
 
-use std::path::Path;
 use std::sync::Mutex;
 
 use fraudwatch_core::log_record::PredictionLogRecord;
 use fraudwatch_core::schema::FEATURE_NAMES;
 use fraudwatch_model::locate_onnx_runtime;
+use fraudwatch_traffic::read_parity_rows;
 use lambda_http::{Body, Response};
 
 use fraudwatch_core::schema::parse_transaction;
@@ -33,20 +33,12 @@ fn app() -> App<KeptRecords> {
 
 /// Real held-out transactions with the trainer's probabilities: (features as JSON object, probability).
 fn parity_rows() -> Vec<(serde_json::Map<String, Value>, f64)> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../model/parity.csv");
-    let mut reader = csv::Reader::from_path(path).unwrap();
-    let headers = reader.headers().unwrap().clone();
-    reader
-        .records()
+    read_parity_rows()
+        .unwrap()
+        .into_iter()
         .map(|r| {
-            let r = r.unwrap();
-            let mut m = serde_json::Map::new();
-            for name in FEATURE_NAMES {
-                let i = headers.iter().position(|h| h == name).unwrap();
-                m.insert(name.into(), json!(r[i].parse::<f64>().unwrap()));
-            }
-            let p = headers.iter().position(|h| h == "expected_probability").unwrap();
-            (m, r[p].parse().unwrap())
+            let features = FEATURE_NAMES.iter().zip(r.transaction.features);
+            (features.map(|(name, v)| (name.to_string(), json!(v))).collect(), r.expected_probability)
         })
         .collect()
 }

@@ -10,28 +10,17 @@ use std::path::Path;
 use criterion::Criterion;
 use fraudwatch_core::schema::Features;
 use fraudwatch_explain::Explainer;
+use fraudwatch_traffic::read_parity_rows;
 
 fn repo_file(name: &str) -> Vec<u8> {
     std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(name)).expect("repo file")
-}
-
-fn parity_rows() -> Vec<Features> {
-    let parity = repo_file("model/parity.csv");
-    let mut reader = csv::Reader::from_reader(parity.as_slice());
-    reader
-        .records()
-        .map(|r| {
-            let r = r.unwrap();
-            std::array::from_fn(|j| r[j].parse::<f64>().unwrap() as f32)
-        })
-        .collect()
 }
 
 fn main() {
     let trees = repo_file("model/trees.json");
     let card = repo_file("model/card.json");
     let explainer = Explainer::from_bytes(&trees, &card).unwrap();
-    let rows = parity_rows();
+    let rows: Vec<Features> = read_parity_rows().unwrap().iter().map(|r| r.transaction.features).collect();
     let mut c = Criterion::default().configure_from_args();
     let mut group = c.benchmark_group("explain");
     let mut next = rows.iter().cycle();

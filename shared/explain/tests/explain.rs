@@ -7,6 +7,7 @@ use fraudwatch_core::card::sha256_hex;
 use fraudwatch_core::schema::{Features, FEATURE_COUNT, FEATURE_NAMES};
 use fraudwatch_explain::{Contributions, Direction, ExplainError, Explainer};
 use fraudwatch_model::{locate_onnx_runtime, FraudModel};
+use fraudwatch_traffic::read_parity_rows;
 use serde_json::Value;
 
 /// The fixture's tolerance per value: XGBoost computes in float32, this explainer in float64.
@@ -24,18 +25,9 @@ fn explainer() -> Explainer {
     Explainer::from_dir(&model_dir()).unwrap()
 }
 
-/// The feature columns of `model/parity.csv`, parsed as the other parity tests do (f64, then f32).
+/// The features of `model/parity.csv`'s rows.
 fn parity_rows() -> Vec<Features> {
-    let mut reader = csv::Reader::from_path(model_dir().join("parity.csv")).unwrap();
-    let headers = reader.headers().unwrap().clone();
-    let columns: Vec<usize> = FEATURE_NAMES.iter().map(|n| headers.iter().position(|h| h == *n).unwrap()).collect();
-    reader
-        .records()
-        .map(|r| {
-            let r = r.unwrap();
-            std::array::from_fn(|j| r[columns[j]].parse::<f64>().unwrap() as f32)
-        })
-        .collect()
+    read_parity_rows().unwrap().iter().map(|r| r.transaction.features).collect()
 }
 
 /// XGBoost's output on the same rows: 29 contributions, the bias and `output_margin`.

@@ -16,6 +16,7 @@ use std::time::Instant;
 use criterion::Criterion;
 use fraudwatch_core::schema::{Features, FEATURE_COUNT};
 use fraudwatch_model::locate_onnx_runtime;
+use fraudwatch_traffic::read_parity_rows;
 use ort::environment::Environment;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::{HasSelectedOutputs, OutputSelector, RunOptions, Session};
@@ -26,16 +27,7 @@ fn repo_file(name: &str) -> Vec<u8> {
 }
 
 fn rows(n: usize) -> Vec<Features> {
-    let parity = repo_file("model/parity.csv");
-    let mut reader = csv::Reader::from_reader(parity.as_slice());
-    reader
-        .records()
-        .take(n)
-        .map(|r| {
-            let r = r.unwrap();
-            std::array::from_fn(|j| r[j].parse().unwrap())
-        })
-        .collect()
+    read_parity_rows().unwrap().iter().take(n).map(|r| r.transaction.features).collect()
 }
 
 fn session(env: &Environment, model: &[u8], level: GraphOptimizationLevel, threads: usize) -> Session {

@@ -2,8 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use fraudwatch_core::schema::{Features, FEATURE_COUNT, FEATURE_NAMES};
+use fraudwatch_core::schema::{Features, FEATURE_NAMES};
 use fraudwatch_model::{locate_onnx_runtime, FraudModel, ModelError};
+use fraudwatch_traffic::read_parity_rows;
 
 fn model_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../model")
@@ -15,22 +16,7 @@ fn model() -> FraudModel {
 
 /// `model/parity.csv`: held-out rows and xgboost's own `predict_proba`.
 fn parity_rows() -> (Vec<Features>, Vec<f64>) {
-    let mut reader = csv::Reader::from_path(model_dir().join("parity.csv")).unwrap();
-    let headers = reader.headers().unwrap().clone();
-    let columns: Vec<usize> = FEATURE_NAMES.iter().map(|n| headers.iter().position(|h| h == *n).unwrap()).collect();
-    let expected = headers.iter().position(|h| h == "expected_probability").unwrap();
-    let mut features = Vec::new();
-    let mut probabilities = Vec::new();
-    for record in reader.records() {
-        let record = record.unwrap();
-        let mut row = [0f32; FEATURE_COUNT];
-        for (slot, &c) in row.iter_mut().zip(&columns) {
-            *slot = record[c].parse::<f64>().unwrap() as f32;
-        }
-        features.push(row);
-        probabilities.push(record[expected].parse().unwrap());
-    }
-    (features, probabilities)
+    read_parity_rows().unwrap().iter().map(|r| (r.transaction.features, r.expected_probability)).unzip()
 }
 
 #[test]

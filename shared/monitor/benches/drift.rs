@@ -14,6 +14,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use fraudwatch_core::schema::FEATURE_COUNT;
 use fraudwatch_explain::Explainer;
 use fraudwatch_monitor::drift::{compare, AttributionBaseline, Dataset, Reference};
+use fraudwatch_traffic::{read_parity_rows, ParityRow};
 
 const WINDOW_ROWS: usize = 100_000;
 
@@ -22,15 +23,16 @@ fn repo_file(name: &str) -> Vec<u8> {
 }
 
 fn window() -> Dataset {
-    let parity = repo_file("model/parity.csv");
-    let mut reader = csv::Reader::from_reader(parity.as_slice());
-    let rows: Vec<Vec<f64>> =
-        reader.records().map(|r| r.unwrap().iter().map(|v| v.parse().unwrap()).collect()).collect();
-    // parity.csv: V1..V28, Amount, Class, expected_probability.
-    let column = |j: usize| -> Vec<f64> {
-        (0..WINDOW_ROWS).map(|i| rows[i % rows.len()][j] * (1.0 + (i / rows.len()) as f64 * 1e-9)).collect()
+    let rows = read_parity_rows().unwrap();
+    // Column j of the model's features, then (j = FEATURE_COUNT) the trainer's probabilities.
+    let value = |row: &ParityRow, j: usize| match row.transaction.features.get(j) {
+        Some(&v) => f64::from(v),
+        None => row.expected_probability,
     };
-    Dataset::from_columns((0..FEATURE_COUNT).map(column).collect(), Some(column(FEATURE_COUNT + 1)))
+    let column = |j: usize| -> Vec<f64> {
+        (0..WINDOW_ROWS).map(|i| value(&rows[i % rows.len()], j) * (1.0 + (i / rows.len()) as f64 * 1e-9)).collect()
+    };
+    Dataset::from_columns((0..FEATURE_COUNT).map(column).collect(), Some(column(FEATURE_COUNT)))
 }
 
 fn bench(c: &mut Criterion) {

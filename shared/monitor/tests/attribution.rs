@@ -8,6 +8,7 @@ use fraudwatch_core::schema::{FEATURE_COUNT, FEATURE_NAMES};
 use fraudwatch_explain::Explainer;
 use fraudwatch_monitor::drift::attribution::ndcg;
 use fraudwatch_monitor::drift::{Attribution, AttributionBaseline, Dataset};
+use fraudwatch_traffic::read_parity_rows;
 use serde::Deserialize;
 
 fn repo() -> PathBuf {
@@ -63,16 +64,11 @@ fn ndcg_equals_scikit_learn_ndcg_score_with_clarify_s_relevance_on_every_fixture
 
 /// `model/parity.csv`'s features as two datasets: its legitimate rows and its frauds.
 fn parity_by_class() -> (Dataset, Dataset) {
-    let mut reader = csv::Reader::from_path(repo().join("model/parity.csv")).unwrap();
-    let headers = reader.headers().unwrap().clone();
-    let at = |name: &str| headers.iter().position(|h| h == name).unwrap();
-    let (features, class) = (FEATURE_NAMES.map(at), at("Class"));
     let mut columns = [vec![vec![]; FEATURE_COUNT], vec![vec![]; FEATURE_COUNT]];
-    for row in reader.records() {
-        let row = row.unwrap();
-        let side = &mut columns[usize::from(row[class].parse::<f64>().unwrap() == 1.0)];
-        for (column, &i) in side.iter_mut().zip(&features) {
-            column.push(row[i].parse::<f64>().unwrap() as f32 as f64);
+    for row in read_parity_rows().unwrap() {
+        let side = &mut columns[usize::from(row.transaction.is_fraud)];
+        for (column, &value) in side.iter_mut().zip(&row.transaction.features) {
+            column.push(f64::from(value));
         }
     }
     let [legit, fraud] = columns;

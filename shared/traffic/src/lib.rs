@@ -80,6 +80,29 @@ pub enum TrafficError {
 /// Reads labelled transactions from a Kaggle-format CSV (`V1..V28, Amount, Class`; other columns ignored;
 /// quoted headers and classes accepted), gzip-compressed when the name ends in `.gz`.
 pub fn read_labelled_csv(path: &Path) -> Result<Vec<LabelledTransaction>, TrafficError> {
+    Ok(read_csv(path, None)?.into_iter().map(|(transaction, _)| transaction).collect())
+}
+
+/// A row of `model/parity.csv`: a real transaction held out from training, and XGBoost's own `predict_proba` for it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ParityRow {
+    pub transaction: LabelledTransaction,
+    pub expected_probability: f64,
+}
+
+/// The trainer's parity rows (`model/parity.csv`, written by training/train.py: 3,000 held-out transactions, 98 of
+/// them frauds). The one reader of the file: every parity test, benchmark and end-to-end test takes its rows here.
+pub fn read_parity_rows() -> Result<Vec<ParityRow>, TrafficError> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../model/parity.csv");
+    read_csv(&path, Some("expected_probability"))?
+        .into_iter()
+        .map(|(transaction, p)| Ok(ParityRow { transaction, expected_probability: p.expect("the column is required") }))
+        .collect()
+}
+
+/// The labelled transactions of a CSV and, when `extra` names a column, that column's number on each row. Feature
+/// values are parsed as Python's pipeline reads them (float64, then float32), so they equal the trainer's inputs.
+fn read_csv(path: &Path, extra: Option<&str>) -> Result<Vec<(LabelledTransaction, Option<f64>)>, TrafficError> {
     let read_error = |reason: String| TrafficError::Read { path: path.display().to_string(), reason };
     let file = std::fs::File::open(path).map_err(|e| read_error(e.to_string()))?;
     let reader: Box<dyn Read> = if path.extension().is_some_and(|e| e == "gz") {
@@ -94,17 +117,19 @@ pub fn read_labelled_csv(path: &Path) -> Result<Vec<LabelledTransaction>, Traffi
     };
     let feature_columns = FEATURE_NAMES.iter().map(|n| column(n)).collect::<Result<Vec<_>, _>>()?;
     let class_column = column("Class")?;
+    let extra_column = extra.map(column).transpose()?;
     let mut rows = Vec::new();
     for (line, record) in csv.records().enumerate() {
         let record = record.map_err(|e| read_error(e.to_string()))?;
+        let number = |c: usize| -> Result<f64, TrafficError> {
+            record[c].parse().map_err(|_| read_error(format!("data row {line}: {:?} is not a number", &record[c])))
+        };
         let mut features = [0f32; FEATURE_COUNT];
         for (slot, &c) in features.iter_mut().zip(&feature_columns) {
-            let v: f64 = record[c]
-                .parse()
-                .map_err(|_| read_error(format!("data row {line}: {:?} is not a number", &record[c])))?;
-            *slot = v as f32;
+            *slot = number(c)? as f32;
         }
-        rows.push(LabelledTransaction { features, is_fraud: record[class_column].trim_matches('"') == "1" });
+        let is_fraud = record[class_column].trim_matches('"') == "1";
+        rows.push((LabelledTransaction { features, is_fraud }, extra_column.map(number).transpose()?));
     }
     Ok(rows)
 }
@@ -192,10 +217,13 @@ mod tests {
 
     #[test]
     fn real_rows_are_read_with_their_labels() {
-        let parity = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../model/parity.csv");
-        let rows = read_labelled_csv(&parity).unwrap();
+        let rows = read_parity_rows().unwrap();
         assert_eq!(rows.len(), 3000);
-        assert_eq!(rows.iter().filter(|r| r.is_fraud).count(), 98);
+        assert_eq!(rows.iter().filter(|r| r.transaction.is_fraud).count(), 98);
+        assert!(rows.iter().all(|r| (0.0..=1.0).contains(&r.expected_probability)));
+        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/creditcard-sample-39960.csv.gz");
+        let sample = read_labelled_csv(&data).unwrap();
+        assert_eq!((sample.len(), sample.iter().filter(|r| r.is_fraud).count()), (39_960, 492));
         assert!(read_labelled_csv(Path::new("/nonexistent.csv")).unwrap_err().to_string().contains("/nonexistent.csv"));
     }
 }
