@@ -121,6 +121,8 @@ impl Dataset {
                 columns.push(&record);
             }
         } else {
+            // Lines split here rather than by serde_json's StreamDeserializer: each line goes through
+            // PredictionLogRecord::decode (version dispatch and validation) and its error names the line.
             for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
                 if line.trim_ascii().is_empty() {
                     continue;
