@@ -38,6 +38,9 @@ use time::{Date, Duration, OffsetDateTime, Time, UtcOffset};
 
 use crate::drift::Window;
 use cbpe::Estimate;
+
+// Days in reports as "2026-11-21" (time's own serde writes a date as [year, ordinal day]).
+time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
 use metrics::{BudgetRecall, Confusion, Row};
 
 /// The alert budget recall is measured at: the 0.5 % of predictions with the highest scores, about three times
@@ -192,6 +195,7 @@ pub struct Difference {
 /// One prediction day.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CohortQuality {
+    #[serde(with = "iso_date")]
     pub day: Date,
     /// Whole days from the end of the cohort's day to the end of the quality window.
     pub age_days: i64,
@@ -215,7 +219,9 @@ pub struct CohortQuality {
 /// together they hold fewer: `enough_frauds` false), and their realized metrics: what the quality alerts judge.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealizedSpan {
+    #[serde(with = "iso_date")]
     pub first_day: Date,
+    #[serde(with = "iso_date")]
     pub last_day: Date,
     pub days: usize,
     pub enough_frauds: bool,
@@ -658,6 +664,12 @@ mod tests {
         let report = assess(&rows, assessment(&b, LabelConvention::Explicit));
         let span = report.span.unwrap();
         assert_eq!((span.first_day, span.last_day, span.days), (date!(2026 - 11 - 01), date!(2026 - 11 - 03), 2));
+        // Reports carry days as ISO dates, for the operator's table and Athena alike.
+        let json = serde_json::to_value(&span).unwrap();
+        assert_eq!(
+            (&json["first_day"], &json["last_day"]),
+            (&serde_json::json!("2026-11-01"), &serde_json::json!("2026-11-03"))
+        );
         assert!(span.enough_frauds);
         assert_eq!(span.realized.recall, 0.5);
         assert_eq!(report.cohorts.len(), 3);
