@@ -1,8 +1,5 @@
 //! The handler fed real API Gateway HTTP API (payload v2) events, for success and every error class.
 
-use std::sync::Mutex;
-
-use fraudwatch_core::log_record::PredictionLogRecord;
 use fraudwatch_core::schema::FEATURE_NAMES;
 use fraudwatch_model::locate_onnx_runtime;
 use fraudwatch_traffic::read_parity_rows;
@@ -10,26 +7,10 @@ use lambda_http::{Body, Response};
 
 use fraudwatch_core::schema::parse_transaction;
 use predict::api::{App, MAX_BATCH_SIZE, MAX_BODY_BYTES, REASONS_RETURNED};
-use predict::log_sink::{Delivery, PredictionLogSink};
 use serde_json::{json, Value};
 
-/// Keeps what the handler hands over for logging, so tests can check it (the SQS path itself is
-/// exercised against a real SQS server in the `tests` crate).
-#[derive(Default)]
-struct KeptRecords(Mutex<Vec<PredictionLogRecord>>);
-
-impl PredictionLogSink for KeptRecords {
-    async fn submit(&self, records: &[PredictionLogRecord]) -> Delivery {
-        self.0.lock().unwrap().extend_from_slice(records);
-        Delivery { queued: records.len(), ..Delivery::default() }
-    }
-}
-
-/// The app as production builds it from the embedded model: with its explainer.
-fn app() -> App<KeptRecords> {
-    let model = predict::embedded_model(&locate_onnx_runtime().unwrap()).unwrap();
-    App::new(model, KeptRecords::default()).with_explainer(Some(predict::embedded_explainer().unwrap()))
-}
+mod common;
+use common::{app, KeptRecords};
 
 /// Real held-out transactions with the trainer's probabilities: (features as JSON object, probability).
 fn parity_rows() -> Vec<(serde_json::Map<String, Value>, f64)> {

@@ -228,7 +228,7 @@ pub(crate) async fn run_all(app: &App<KeptRecords>, cases: Vec<Case>) -> (BTreeM
     let mut failures = Vec::new();
     for case in cases {
         let request = event(&template, &case.req);
-        let logged_before = app.log_sink.len();
+        let logged_before = app.log_sink.0.lock().unwrap().len();
         let started = Instant::now();
         let outcome = AssertUnwindSafe(app.handle(request)).catch_unwind().await;
         let elapsed = started.elapsed();
@@ -246,7 +246,7 @@ pub(crate) async fn run_all(app: &App<KeptRecords>, cases: Vec<Case>) -> (BTreeM
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or_default()
                     .to_string();
-                let logged = app.log_sink.len() - logged_before;
+                let logged = app.log_sink.0.lock().unwrap().len() - logged_before;
                 check(&case.expect, status, &content_type, response.body().as_ref()).and_then(|()| {
                     let want = match case.expect {
                         Expect::Refused { .. } => 0,

@@ -9,17 +9,16 @@
 
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use fraudwatch_core::log_record::PredictionLogRecord;
 use fraudwatch_core::schema::{feature_index, FEATURE_NAMES, MAX_TRANSACTION_ID_BYTES};
-use fraudwatch_model::locate_onnx_runtime;
 use fraudwatch_traffic::read_parity_rows;
 use futures::FutureExt;
 use predict::api::{App, MAX_BATCH_SIZE, MAX_BODY_BYTES};
-use predict::log_sink::{Delivery, PredictionLogSink};
 use serde_json::{json, Value};
+
+#[path = "../common/mod.rs"]
+mod common;
 
 mod batches;
 mod bodies;
@@ -32,6 +31,7 @@ mod routes;
 use batches::*;
 use bodies::*;
 use cases::*;
+use common::{app, KeptRecords};
 use fields::*;
 use json_text::*;
 use rng::*;
@@ -44,28 +44,6 @@ const MAX_ERROR_RESPONSE_BYTES: usize = 256 * 1024;
 const MIN_CASES: usize = 10_000;
 
 const DEFAULT_SEED: u64 = 0x00F4_A0D0_5EED;
-
-#[derive(Default)]
-struct KeptRecords(Mutex<Vec<PredictionLogRecord>>);
-
-impl PredictionLogSink for KeptRecords {
-    async fn submit(&self, records: &[PredictionLogRecord]) -> Delivery {
-        self.0.lock().unwrap().extend_from_slice(records);
-        Delivery { queued: records.len(), ..Delivery::default() }
-    }
-}
-
-impl KeptRecords {
-    fn len(&self) -> usize {
-        self.0.lock().unwrap().len()
-    }
-}
-
-/// The app as production builds it from the embedded model: with its explainer.
-fn app() -> App<KeptRecords> {
-    let model = predict::embedded_model(&locate_onnx_runtime().unwrap()).unwrap();
-    App::new(model, KeptRecords::default()).with_explainer(Some(predict::embedded_explainer().unwrap()))
-}
 
 fn seed() -> u64 {
     std::env::var("FRAUDWATCH_BAD_INPUT_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(DEFAULT_SEED)
@@ -108,7 +86,7 @@ async fn generated_bad_inputs_are_refused_with_a_clear_4xx_naming_the_field() {
     );
     report(&failures);
     assert!(total >= MIN_CASES, "only {total} cases generated");
-    assert_eq!(app.log_sink.len(), 0, "refused requests are never logged");
+    assert_eq!(app.log_sink.0.lock().unwrap().len(), 0, "refused requests are never logged");
 }
 
 #[tokio::test]
