@@ -24,7 +24,10 @@ pub const LOG_WRITTEN_BY_FALLBACK_TOTAL: &str = "fraudwatch_log_written_by_fallb
 pub const LOG_ONLY_IN_STDOUT_TOTAL: &str = "fraudwatch_log_only_in_stdout_total";
 
 // prediction-logger.
+/// S3 objects written: one per record, or one per batched file (`PredictionLogDelivery=batched`).
 pub const LOG_OBJECTS_WRITTEN_TOTAL: &str = "fraudwatch_log_objects_written_total";
+/// Records (SQS messages) written to S3, in either layout: compare with `fraudwatch_predictions_total`.
+pub const LOG_RECORDS_WRITTEN_TOTAL: &str = "fraudwatch_log_records_written_total";
 pub const LOG_OBJECT_FAILURES_TOTAL: &str = "fraudwatch_log_object_failures_total";
 
 // drift-check (EMF).
@@ -63,6 +66,7 @@ pub const ALL: &[&str] = &[
     LOG_WRITTEN_BY_FALLBACK_TOTAL,
     LOG_ONLY_IN_STDOUT_TOTAL,
     LOG_OBJECTS_WRITTEN_TOTAL,
+    LOG_RECORDS_WRITTEN_TOTAL,
     LOG_OBJECT_FAILURES_TOTAL,
     DRIFT_CHECK_WINDOW_ROWS,
     DRIFT_CHECK_PUSH_FAILURES_TOTAL,

@@ -1,0 +1,710 @@
+//! Reading prediction logs from S3, in both layouts (`fraudwatch_core::log_files`: one object per prediction, or
+//! batched gzip'd JSON-lines files), for every reader: drift-check, `fraudctl logs`, the quality check. Every
+//! function here yields each distinct record once — duplicates (a record redelivered into a second file, or written
+//! both by predict's fallback and by the logger) are removed by `prediction_id` — and works from the partition
+//! layout, never a scan of the bucket.
+//!
+//! - [`sample_window`]: a uniform sample of at most `max_rows` distinct records of a window, in bounded memory and
+//!   GETs (below);
+//! - [`read_partition`]: every distinct record of one hourly partition (duplicates of a record always share its
+//!   partition, since its id names it), for readers that need all of them;
+//! - [`find_records`]: records by prediction id, reading only the objects that may hold them;
+//! - [`list_partition`]: the objects of a partition and what their names say.
+//!
+//! ## Sampling
+//!
+//! Keys are listed (1,000 per request, [`LIST_CONCURRENCY`] prefixes at a time). Every distinct record gets a
+//! seeded hash of its prediction id, `h` uniform in [0, 1). With `N` records named by the keys (batched files
+//! carry their record count in their name, so no GET is needed to count them) and `k = max_rows`, each record
+//! is kept with the same probability `π = min(1, k / N)`:
+//!
+//! - a single object is kept when `h(id) < π` — its id is in its key, so it is sampled before any GET, and only
+//!   the k smallest `h` are remembered while listing;
+//! - a batched file is read with probability `p` (a seeded hash of its key), and within a file that is read a
+//!   record is kept when `h(id) < t`, with `p · t = π`. `t` aims at [`ROWS_PER_FILE`] rows per file: reading a
+//!   few rows from many files spreads the sample over the window's time (one file is a few seconds of
+//!   traffic), for at most `k / ROWS_PER_FILE` file GETs;
+//! - the same `h(id)` decides in every copy of a record, so duplicates collapse to one row; a record in two files
+//!   is kept a little more often than others (at most twice as often, when both files are read) — duplicates only
+//!   come from redeliveries after a write, a tiny share;
+//! - the candidates' normalised hashes (`h/π` or `h/t`, uniform in [0, 1)) cap the sample at exactly `k` rows,
+//!   which keeps every record's chance equal.
+//!
+//! Memory: the k smallest single-object hashes, every batched file's name (~150 bytes: a day at 1,000
+//! predictions/s in files of 2,000 is 43,200 names, 6 MB), one file's text at a time per GET in flight, and the k
+//! rows kept.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
+
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use futures::{StreamExt, TryStreamExt};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use fraudwatch_core::log_files::{prediction_id_of, prediction_time, BatchFileName, BatchText, LogObjectName};
+use fraudwatch_core::log_record::{key_of_prediction, partition_prefix, partition_prefixes, PredictionLogRecord};
+
+use crate::drift::s3::{get_object, s3_error, S3Error, GET_CONCURRENCY, LIST_CONCURRENCY};
+
+/// Rows a sample aims to take from each batched file it reads (see the module docs).
+pub const ROWS_PER_FILE: usize = 100;
+/// Undecodable objects or lines are logged by location up to this many per read, then only counted.
+const CORRUPT_LOGGED: usize = 10;
+
+/// One listed object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogObject {
+    pub key: String,
+    pub name: LogObjectName,
+    pub size: i64,
+    pub last_modified: Option<OffsetDateTime>,
+}
+
+impl LogObject {
+    /// Whether the object may hold records made in `[since, until)`, from its name (objects whose name says
+    /// nothing are kept: they need reading to know).
+    pub fn may_overlap(&self, since: OffsetDateTime, until: OffsetDateTime) -> bool {
+        match self.name {
+            LogObjectName::Single(id) => prediction_time(id).is_none_or(|t| since <= t && t < until),
+            LogObjectName::Batch(name) => name.may_overlap(since, until),
+            LogObjectName::Other => true,
+        }
+    }
+}
+
+/// Every object under `prefix`, in key order.
+pub async fn list_partition(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Result<Vec<LogObject>, S3Error> {
+    let mut pages = s3.list_objects_v2().bucket(bucket).prefix(prefix).into_paginator().send();
+    let mut objects = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| s3_error("ListObjectsV2", bucket, prefix, e))?;
+        objects.extend(page.contents().iter().filter_map(|o| {
+            let key = o.key()?.to_string();
+            Some(LogObject {
+                name: LogObjectName::parse(&key),
+                size: o.size().unwrap_or_default(),
+                last_modified: o.last_modified().and_then(|t| OffsetDateTime::from_unix_timestamp(t.secs()).ok()),
+                key,
+            })
+        }));
+    }
+    Ok(objects)
+}
+
+/// The records of one object, and what could not be read from it.
+#[derive(Debug, Default)]
+pub struct ObjectRecords {
+    pub records: Vec<PredictionLogRecord>,
+    /// `key: reason` (`key line N: reason` in a batched file) for each undecodable object or line.
+    pub corrupt: Vec<String>,
+}
+
+/// Reads one object in the layout its name says, keeping the records `keep` accepts by id (a single object's
+/// record is always kept: it was chosen by its id already).
+async fn read_object(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: String,
+    keep: impl Fn(Uuid) -> bool,
+) -> Result<ObjectRecords, S3Error> {
+    let (key, body) = get_object(s3, bucket, key).await?;
+    Ok(decode_object(&key, &body, keep))
+}
+
+fn decode_object(key: &str, body: &[u8], keep: impl Fn(Uuid) -> bool) -> ObjectRecords {
+    let mut out = ObjectRecords::default();
+    if !matches!(LogObjectName::parse(key), LogObjectName::Batch(_)) {
+        match PredictionLogRecord::decode(body) {
+            Ok(record) => out.records.push(record),
+            Err(e) => out.corrupt.push(format!("{key}: {e}")),
+        }
+        return out;
+    }
+    let text = match BatchText::gunzip(body) {
+        Ok(text) => text,
+        Err(e) => {
+            out.corrupt.push(format!("{key}: {e}"));
+            return out;
+        }
+    };
+    for (line_number, line) in text.lines() {
+        match prediction_id_of(line) {
+            Some(id) if !keep(id) => {}
+            _ => match PredictionLogRecord::decode(line) {
+                Ok(record) => out.records.push(record),
+                Err(e) => out.corrupt.push(format!("{key} line {line_number}: {e}")),
+            },
+        }
+    }
+    out
+}
+
+fn log_corrupt(corrupt: &[String], already: usize) {
+    for location in corrupt.iter().take(CORRUPT_LOGGED.saturating_sub(already)) {
+        tracing::warn!(location, "skipping an undecodable prediction log");
+    }
+}
+
+/// Every distinct record of a partition.
+#[derive(Debug, Default)]
+pub struct PartitionRecords {
+    /// Sorted by prediction id.
+    pub records: Vec<PredictionLogRecord>,
+    pub objects: usize,
+    /// Copies of a record already read, dropped.
+    pub duplicates: usize,
+    pub corrupt: Vec<String>,
+}
+
+/// Reads every object of the partition `prefix` that may hold records made in `[since, until)` and returns its
+/// distinct records made in that span (a partition is an hour; a window may cut the first and last).
+pub async fn read_partition(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+    (since, until): (OffsetDateTime, OffsetDateTime),
+) -> Result<PartitionRecords, S3Error> {
+    let objects: Vec<LogObject> =
+        list_partition(s3, bucket, prefix).await?.into_iter().filter(|o| o.may_overlap(since, until)).collect();
+    let mut read = PartitionRecords { objects: objects.len(), ..PartitionRecords::default() };
+    let mut by_id: HashMap<Uuid, PredictionLogRecord> = HashMap::new();
+    let mut bodies = futures::stream::iter(objects)
+        .map(|o| read_object(s3, bucket, o.key, |_| true))
+        .buffer_unordered(GET_CONCURRENCY);
+    while let Some(object) = bodies.next().await {
+        let object = object?;
+        log_corrupt(&object.corrupt, read.corrupt.len());
+        read.corrupt.extend(object.corrupt);
+        for record in object.records.into_iter().filter(|r| since <= r.timestamp && r.timestamp < until) {
+            if by_id.insert(record.prediction_id, record).is_some() {
+                read.duplicates += 1;
+            }
+        }
+    }
+    read.records = by_id.into_values().collect();
+    read.records.sort_unstable_by_key(|r| r.prediction_id);
+    Ok(read)
+}
+
+/// A record found by id, and where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FoundRecord {
+    pub record: PredictionLogRecord,
+    pub key: String,
+}
+
+/// The records with these prediction ids that are logged, each found once (ids that are not UUIDv7s name no
+/// partition and are never found). Per partition: one GET of each id's single-object key, then — for the ids
+/// still missing — a listing of the partition and GETs of only the batched files whose id range holds one.
+pub async fn find_records(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, FoundRecord>, S3Error> {
+    let mut by_partition: BTreeMap<String, Vec<(Uuid, String)>> = BTreeMap::new();
+    for &id in ids {
+        if let (Some(key), Some(at)) = (key_of_prediction(id), prediction_time(id)) {
+            by_partition.entry(partition_prefix(at)).or_default().push((id, key));
+        }
+    }
+    let found: Vec<Vec<FoundRecord>> = futures::stream::iter(by_partition)
+        .map(|(prefix, wanted)| find_in_partition(s3, bucket, prefix, wanted))
+        .buffer_unordered(LIST_CONCURRENCY)
+        .try_collect()
+        .await?;
+    Ok(found.into_iter().flatten().map(|f| (f.record.prediction_id, f)).collect())
+}
+
+async fn find_in_partition(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: String,
+    wanted: Vec<(Uuid, String)>,
+) -> Result<Vec<FoundRecord>, S3Error> {
+    let singles: Vec<(Uuid, Option<FoundRecord>)> = futures::stream::iter(wanted)
+        .map(|(id, key)| async move {
+            let record = get_if_exists(s3, bucket, &key)
+                .await?
+                .and_then(|body| PredictionLogRecord::decode(&body).ok())
+                .filter(|r| r.prediction_id == id);
+            Ok::<_, S3Error>((id, record.map(|record| FoundRecord { record, key })))
+        })
+        .buffer_unordered(GET_CONCURRENCY)
+        .try_collect()
+        .await?;
+    let mut found: Vec<FoundRecord> = Vec::new();
+    let mut missing: HashSet<Uuid> = HashSet::new();
+    for (id, record) in singles {
+        match record {
+            Some(f) => found.push(f),
+            None => {
+                missing.insert(id);
+            }
+        }
+    }
+    if missing.is_empty() {
+        return Ok(found);
+    }
+    let files: Vec<String> = list_partition(s3, bucket, &prefix)
+        .await?
+        .into_iter()
+        .filter(|o| matches!(o.name, LogObjectName::Batch(name) if missing.iter().any(|&id| name.may_hold(id))))
+        .map(|o| o.key)
+        .collect();
+    let missing = &missing;
+    let mut bodies = futures::stream::iter(files)
+        .map(|key| async move {
+            let object = read_object(s3, bucket, key.clone(), |id| missing.contains(&id)).await?;
+            Ok::<_, S3Error>((key, object.records))
+        })
+        .buffered(GET_CONCURRENCY);
+    let mut seen: HashSet<Uuid> = HashSet::new();
+    while let Some(object) = bodies.next().await {
+        let (key, records) = object?;
+        for record in records {
+            if seen.insert(record.prediction_id) {
+                found.push(FoundRecord { record, key: key.clone() });
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The object's bytes, `None` when there is no such key.
+async fn get_if_exists(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, S3Error> {
+    match s3.get_object().bucket(bucket).key(key).send().await {
+        Ok(output) => {
+            let body = output.body.collect().await.map_err(|e| s3_error("GetObject", bucket, key, e))?;
+            Ok(Some(body.into_bytes().to_vec()))
+        }
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key() || s.code() == Some("NoSuchKey")) => Ok(None),
+        Err(e) => Err(s3_error("GetObject", bucket, key, e)),
+    }
+}
+
+/// A window's sample.
+#[derive(Debug, Default)]
+pub struct WindowSample {
+    /// The distinct records kept, sorted by prediction id.
+    pub records: Vec<PredictionLogRecord>,
+    /// Objects listed in the window.
+    pub listed_objects: usize,
+    /// Records the listed objects' names say they hold (duplicates included).
+    pub listed_records: usize,
+    /// Objects read (GETs).
+    pub read_objects: usize,
+    /// Undecodable objects and batched-file lines met (skipped).
+    pub corrupt: usize,
+    /// Copies of a kept record met again and dropped.
+    pub duplicates: usize,
+    /// Every distinct record's chance of being kept: 1 when the window held at most `max_rows`, else about
+    /// `max_rows / listed_records` (the Horvitz-Thompson weight of a kept row is its inverse).
+    pub inclusion_probability: f64,
+}
+
+impl WindowSample {
+    /// The window held more records than `max_rows`, and a sample was read.
+    pub fn sampled(&self) -> bool {
+        self.inclusion_probability < 1.0
+    }
+}
+
+/// A seeded hash, uniform in [0, 1).
+#[derive(Debug, Clone, Copy)]
+struct SeededHash([u8; 8]);
+
+impl SeededHash {
+    fn of(&self, bytes: &[u8]) -> f64 {
+        let digest = Sha256::new().chain_update(self.0).chain_update(bytes).finalize();
+        let word = u64::from_le_bytes(digest[..8].try_into().expect("sha256 has 32 bytes"));
+        (word >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn of_id(&self, id: Uuid) -> f64 {
+        self.of(id.as_bytes())
+    }
+}
+
+/// An `f64` hash in [0, 1), totally ordered.
+#[derive(Debug, Clone, Copy)]
+struct OrderedHash(f64);
+impl PartialEq for OrderedHash {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+impl Eq for OrderedHash {}
+impl PartialOrd for OrderedHash {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for OrderedHash {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+
+/// What listing a window found: the `k` single objects of smallest hash, every batched file, the totals.
+/// Independent of listing order, so partitions are listed concurrently and merged.
+struct Listing {
+    k: usize,
+    hash: SeededHash,
+    /// Max-heap on hash: the root is the first to leave. `Other` names are hashed by key.
+    singles: BinaryHeap<(OrderedHash, Reverse<String>)>,
+    single_count: usize,
+    files: Vec<(String, BatchFileName)>,
+    file_records: usize,
+}
+
+impl Listing {
+    fn new(k: usize, hash: SeededHash) -> Self {
+        Listing { k, hash, singles: BinaryHeap::new(), single_count: 0, files: Vec::new(), file_records: 0 }
+    }
+
+    fn offer(&mut self, object: LogObject) {
+        match object.name {
+            LogObjectName::Batch(name) => {
+                self.file_records += name.records;
+                self.files.push((object.key, name));
+            }
+            LogObjectName::Single(id) => self.offer_single(OrderedHash(self.hash.of_id(id)), object.key),
+            LogObjectName::Other => self.offer_single(OrderedHash(self.hash.of(object.key.as_bytes())), object.key),
+        }
+    }
+
+    fn offer_single(&mut self, h: OrderedHash, key: String) {
+        self.single_count += 1;
+        if self.singles.len() < self.k {
+            self.singles.push((h, Reverse(key)));
+        } else if self.singles.peek().is_some_and(|(top, _)| h < *top) {
+            self.singles.pop();
+            self.singles.push((h, Reverse(key)));
+        }
+    }
+
+    fn merge(mut self, other: Listing) -> Listing {
+        self.files.extend(other.files);
+        self.file_records += other.file_records;
+        self.single_count += other.single_count - other.singles.len();
+        for (h, Reverse(key)) in other.singles {
+            self.offer_single(h, key);
+        }
+        self
+    }
+
+    /// Decides what to read: π, the file and row rates, and the objects.
+    fn plan(self) -> Plan {
+        let listed_records = self.single_count + self.file_records;
+        let pi = if listed_records <= self.k { 1.0 } else { self.k as f64 / listed_records as f64 };
+        // `(p, t)`: the chance a batched file is read, and of a row within a file read being kept: p · t = π,
+        // t aiming at ROWS_PER_FILE rows per file and never below π (so p ≤ 1).
+        let (file_p, within_t) = if self.files.is_empty() || pi >= 1.0 {
+            (1.0, 1.0)
+        } else {
+            let mean_records = self.file_records as f64 / self.files.len() as f64;
+            let t = (ROWS_PER_FILE as f64 / mean_records).clamp(pi, 1.0);
+            (pi / t, t)
+        };
+        let hash = self.hash;
+        let mut reads: Vec<(String, Option<f64>)> = self
+            .singles
+            .into_iter()
+            .filter(|(h, _)| h.0 < pi)
+            .map(|(h, Reverse(key))| (key, Some(h.0 / pi)))
+            .chain(self.files.iter().filter(|(key, _)| hash.of(key.as_bytes()) < file_p).map(|(key, _)| (key.clone(), None)))
+            .collect();
+        reads.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        Plan {
+            hash,
+            pi,
+            within_t,
+            reads,
+            listed_objects: self.single_count + self.files.len(),
+            listed_records,
+        }
+    }
+}
+
+/// What [`sample_window`] reads, and how it keeps rows.
+struct Plan {
+    hash: SeededHash,
+    pi: f64,
+    within_t: f64,
+    /// Keys in order; a single object carries its `q` (its hash / π), decided from its name.
+    reads: Vec<(String, Option<f64>)>,
+    listed_objects: usize,
+    listed_records: usize,
+}
+
+impl Plan {
+    /// Whether a row of a batched file that is read is a candidate.
+    fn keeps_in_file(&self, id: Uuid) -> bool {
+        self.hash.of_id(id) < self.within_t
+    }
+
+    /// A candidate's `q`, uniform in [0, 1): a single's hash / π, a file row's hash / t.
+    fn q(&self, single_q: Option<f64>, id: Uuid) -> f64 {
+        single_q.unwrap_or_else(|| self.hash.of_id(id) / self.within_t)
+    }
+}
+
+/// The k candidates of smallest `q`, at most one per id.
+struct Kept {
+    k: usize,
+    heap: BinaryHeap<(OrderedHash, Uuid)>,
+    records: HashMap<Uuid, PredictionLogRecord>,
+    duplicates: usize,
+}
+
+impl Kept {
+    fn new(k: usize) -> Self {
+        Kept { k, heap: BinaryHeap::new(), records: HashMap::new(), duplicates: 0 }
+    }
+
+    fn offer(&mut self, q: f64, record: PredictionLogRecord) {
+        let id = record.prediction_id;
+        if self.records.contains_key(&id) {
+            self.duplicates += 1;
+            return;
+        }
+        if self.heap.len() == self.k {
+            match self.heap.peek() {
+                Some((top, _)) if OrderedHash(q) < *top => {
+                    let (_, evicted) = self.heap.pop().expect("the heap is full");
+                    self.records.remove(&evicted);
+                }
+                _ => return,
+            }
+        }
+        self.heap.push((OrderedHash(q), id));
+        self.records.insert(id, record);
+    }
+
+    /// The kept records, sorted by prediction id.
+    fn into_records(self) -> Vec<PredictionLogRecord> {
+        let mut records: Vec<PredictionLogRecord> = self.records.into_values().collect();
+        records.sort_unstable_by_key(|r| r.prediction_id);
+        records
+    }
+}
+
+/// A uniform sample of at most `max_rows` distinct records made in `[start, end)`, seeded by `seed` (the same
+/// window and seed read the same sample); see the module docs. An S3 failure is an error; undecodable objects
+/// and lines are skipped and counted.
+pub async fn sample_window(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    (start, end): (OffsetDateTime, OffsetDateTime),
+    max_rows: usize,
+    seed: u64,
+) -> Result<WindowSample, S3Error> {
+    let hash = SeededHash(seed.to_le_bytes());
+    let plan = futures::stream::iter(partition_prefixes(start, end))
+        .map(|prefix| async move {
+            let mut listing = Listing::new(max_rows, hash);
+            for object in list_partition(s3, bucket, &prefix).await? {
+                if object.may_overlap(start, end) {
+                    listing.offer(object);
+                }
+            }
+            Ok::<_, S3Error>(listing)
+        })
+        .buffer_unordered(LIST_CONCURRENCY)
+        .try_fold(Listing::new(max_rows, hash), |all, one| async move { Ok(all.merge(one)) })
+        .await?
+        .plan();
+
+    let mut sample = WindowSample {
+        listed_objects: plan.listed_objects,
+        listed_records: plan.listed_records,
+        inclusion_probability: plan.pi,
+        ..WindowSample::default()
+    };
+    let mut kept = Kept::new(max_rows);
+    let plan = &plan;
+    let mut objects = futures::stream::iter(&plan.reads)
+        .map(|(key, single_q)| async move {
+            let object = read_object(s3, bucket, key.clone(), |id| plan.keeps_in_file(id)).await?;
+            Ok::<_, S3Error>((object, *single_q))
+        })
+        .buffered(GET_CONCURRENCY);
+    while let Some(object) = objects.next().await {
+        let (object, single_q) = object?;
+        sample.read_objects += 1;
+        log_corrupt(&object.corrupt, sample.corrupt);
+        sample.corrupt += object.corrupt.len();
+        for record in object.records.into_iter().filter(|r| start <= r.timestamp && r.timestamp < end) {
+            kept.offer(plan.q(single_q, record.prediction_id), record);
+        }
+    }
+    if sample.corrupt > 0 {
+        tracing::warn!(corrupt = sample.corrupt, "undecodable prediction logs were skipped");
+    }
+    sample.duplicates = kept.duplicates;
+    sample.records = kept.into_records();
+    Ok(sample)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fraudwatch_core::log_files::BatchFile;
+    use fraudwatch_core::log_record::{new_prediction_id, FeatureMap, LOG_SCHEMA_VERSION};
+    use fraudwatch_core::schema::FEATURE_COUNT;
+    use time::macros::datetime;
+    use time::Duration;
+
+    fn record(at: OffsetDateTime) -> PredictionLogRecord {
+        PredictionLogRecord {
+            schema_version: LOG_SCHEMA_VERSION,
+            prediction_id: new_prediction_id(at),
+            timestamp: at,
+            request_id: "r".into(),
+            model_version: "v1".into(),
+            features: FeatureMap([0.0; FEATURE_COUNT]),
+            fraud_probability: 0.1,
+            is_fraud: false,
+            threshold: 0.5,
+            latency_us: 1,
+            transaction_id: None,
+        }
+    }
+
+    /// A window's objects in memory: their listing entries and the records each holds.
+    struct Bucket {
+        objects: Vec<LogObject>,
+        contents: HashMap<String, Vec<PredictionLogRecord>>,
+    }
+
+    impl Bucket {
+        fn put(&mut self, key: String, records: Vec<PredictionLogRecord>) {
+            self.objects.push(LogObject { name: LogObjectName::parse(&key), size: 0, last_modified: None, key: key.clone() });
+            self.contents.insert(key, records);
+        }
+
+        /// 24 hours of `per_hour` records each: even hours one object per record, odd hours batched files of
+        /// `file_size`; plus, in hour 1, a second file repeating (up to) 100 records of its first ones (a redelivery).
+        fn mixed(per_hour: usize, file_size: usize) -> Self {
+            let mut bucket = Bucket { objects: Vec::new(), contents: HashMap::new() };
+            let start = datetime!(2026-11-20 00:00 UTC);
+            for hour in 0..24 {
+                let spacing = Duration::seconds(3600) / per_hour as u32;
+                let records: Vec<PredictionLogRecord> =
+                    (0..per_hour).map(|i| record(start + Duration::hours(hour) + spacing * i as u32)).collect();
+                if hour % 2 == 0 {
+                    records.into_iter().for_each(|r| bucket.put(r.s3_key(), vec![r]));
+                    continue;
+                }
+                for chunk in records.chunks(file_size) {
+                    let file = BatchFile::encode(&chunk.iter().collect::<Vec<_>>()).unwrap();
+                    bucket.put(file.key, chunk.to_vec());
+                }
+                if hour == 1 {
+                    let again: Vec<PredictionLogRecord> =
+                        records[..per_hour.min(100)].iter().cloned().chain([record(start + Duration::minutes(90))]).collect();
+                    let file = BatchFile::encode(&again.iter().collect::<Vec<_>>()).unwrap();
+                    bucket.put(file.key, again);
+                }
+            }
+            bucket
+        }
+
+        fn listing(&self, objects: &[LogObject], k: usize, seed: u64) -> Listing {
+            let mut listing = Listing::new(k, SeededHash(seed.to_le_bytes()));
+            objects.iter().cloned().for_each(|o| listing.offer(o));
+            listing
+        }
+
+        /// What `sample_window` keeps, with the bucket in memory instead of S3.
+        fn sample(&self, k: usize, seed: u64) -> (Vec<PredictionLogRecord>, usize) {
+            let plan = self.listing(&self.objects, k, seed).plan();
+            let mut kept = Kept::new(k);
+            for (key, single_q) in &plan.reads {
+                for r in &self.contents[key] {
+                    if single_q.is_some() || plan.keeps_in_file(r.prediction_id) {
+                        kept.offer(plan.q(*single_q, r.prediction_id), r.clone());
+                    }
+                }
+            }
+            let duplicates = kept.duplicates;
+            (kept.into_records(), duplicates)
+        }
+    }
+
+    #[test]
+    fn a_small_window_is_read_whole_and_each_record_once() {
+        let bucket = Bucket::mixed(40, 10);
+        let distinct = 24 * 40 + 1;
+        let (rows, duplicates) = bucket.sample(10_000, 7);
+        assert_eq!((rows.len(), duplicates), (distinct, 40));
+        let plan = bucket.listing(&bucket.objects, 10_000, 7).plan();
+        assert_eq!((plan.pi, plan.reads.len(), plan.listed_objects), (1.0, bucket.objects.len(), bucket.objects.len()));
+    }
+
+    #[test]
+    fn a_large_window_gives_exactly_max_rows_distinct_records() {
+        let bucket = Bucket::mixed(1000, 500);
+        for seed in 0..5 {
+            let (rows, _) = bucket.sample(2400, seed);
+            assert_eq!(rows.len(), 2400);
+            let ids: HashSet<Uuid> = rows.iter().map(|r| r.prediction_id).collect();
+            assert_eq!(ids.len(), 2400, "no record twice");
+        }
+        let plan = bucket.listing(&bucket.objects, 2400, 1).plan();
+        // 12 batched hours of 2 files of 500 (+1 of 101): t = 100/mean size, p = π/t; ~1/4 of the files read.
+        assert!((plan.pi - 2400.0 / 24_101.0).abs() < 1e-12);
+        assert!((plan.within_t - 100.0 / (12_101.0 / 25.0)).abs() < 1e-12, "{}", plan.within_t);
+    }
+
+    #[test]
+    fn the_sample_ignores_listing_order_and_partitioning_but_not_the_seed() {
+        let bucket = Bucket::mixed(300, 100);
+        let whole = bucket.listing(&bucket.objects, 1000, 42).plan().reads;
+        let mut reversed = bucket.objects.clone();
+        reversed.reverse();
+        assert_eq!(bucket.listing(&reversed, 1000, 42).plan().reads, whole);
+        let (a, b) = bucket.objects.split_at(2000);
+        let merged = bucket.listing(a, 1000, 42).merge(bucket.listing(b, 1000, 42));
+        assert_eq!(merged.plan().reads, whole);
+        assert_ne!(bucket.listing(&bucket.objects, 1000, 43).plan().reads, whole);
+    }
+
+    #[test]
+    fn every_record_has_the_same_chance_in_either_layout() {
+        // 12 hours of single objects and 12 of batched files (2 of 500 each), sampled 2,400 at a time under 200
+        // seeds: π = 2,400 / 24,101 listed records. Expected per hour: 200 · 1,000 · π ≈ 19,916. A batched hour's
+        // count moves with how many of its two files are read (p ≈ 0.48, ~103 rows each): sd ≈ 1,030 over 200
+        // seeds; a singles hour's sd ≈ 134. ±4,500 is > 4 sd for either layout.
+        let bucket = Bucket::mixed(1000, 500);
+        let seeds = 200;
+        let mut per_hour = [0usize; 24];
+        let mut per_record: HashMap<Uuid, usize> = HashMap::new();
+        for seed in 0..seeds {
+            for r in bucket.sample(2400, seed).0 {
+                per_hour[usize::from(r.timestamp.hour())] += 1;
+                *per_record.entry(r.prediction_id).or_default() += 1;
+            }
+        }
+        let pi = 2400.0 / 24_101.0;
+        let expected = seeds as f64 * 1000.0 * pi;
+        for (hour, &n) in per_hour.iter().enumerate().filter(|(hour, _)| *hour != 1) {
+            assert!((n as f64 - expected).abs() < 4500.0, "hour {hour}: {n} vs {expected:.0}: {per_hour:?}");
+        }
+        // Hour 1's first 100 records are also in a second file: kept more often than a record in one file (two
+        // files may be read), but at most about twice as often: 1 - (1 - π)² ≈ 1.9 π.
+        let hour_1 = datetime!(2026-11-20 01:00 UTC);
+        let repeated: Vec<Uuid> = bucket.contents.values().flatten()
+            .filter(|r| r.timestamp >= hour_1 && r.timestamp < hour_1 + Duration::seconds(360))
+            .map(|r| r.prediction_id)
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        assert_eq!(repeated.len(), 100);
+        let mean = repeated.iter().map(|id| per_record.get(id).copied().unwrap_or(0)).sum::<usize>() as f64 / 100.0;
+        let once = seeds as f64 * pi;
+        assert!(mean > 1.2 * once && mean < 2.2 * once, "{mean} vs {once} for a record in one file");
+    }
+}
