@@ -133,7 +133,9 @@ async fn list(s3: &aws_sdk_s3::Client, bucket: &str, window: (OffsetDateTime, Of
     let (mut count, mut records) = (0, 0);
     for prefix in &prefixes {
         let mut lines = String::new();
-        for object in list_partition(s3, bucket, prefix).await?.into_iter().filter(|o| o.may_overlap(window.0, window.1)) {
+        for object in
+            list_partition(s3, bucket, prefix).await?.into_iter().filter(|o| o.may_overlap(window.0, window.1))
+        {
             let modified = object.last_modified.map(rfc3339).unwrap_or_default();
             writeln!(lines, "{modified}  {:>8}  {}", object.size, object.key)?;
             count += 1;
@@ -168,7 +170,9 @@ async fn get(s3: &aws_sdk_s3::Client, bucket: &str, id: Uuid) -> Result<()> {
             eprintln!("s3://{bucket}/{}", found.key);
             Ok(())
         }
-        None => bail!("prediction {id} is not logged in s3://{bucket} (no object {key}, nor a batched file of its hour)"),
+        None => {
+            bail!("prediction {id} is not logged in s3://{bucket} (no object {key}, nor a batched file of its hour)")
+        }
     }
 }
 
@@ -270,7 +274,8 @@ async fn recover(s3: &aws_sdk_s3::Client, bucket: &str, file: &std::path::Path) 
         println!("already logged  s3://{bucket}/{}", found.key);
     }
     outcome.already_logged = logged.len();
-    let missing: Vec<PredictionLogRecord> = records.into_values().filter(|r| !logged.contains_key(&r.prediction_id)).collect();
+    let missing: Vec<PredictionLogRecord> =
+        records.into_values().filter(|r| !logged.contains_key(&r.prediction_id)).collect();
     let mut puts = stream::iter(missing)
         .map(|record| async move {
             let key = record.s3_key();
@@ -341,7 +346,10 @@ mod tests {
         };
         let ok = fallback_record(&line("prediction_log_fallback", record())).unwrap();
         assert_eq!(ok.prediction_id.to_string(), "0193a5b2-7c4e-7d8f-9a0b-1c2d3e4f5a6b");
-        assert_eq!(fallback_record(&line("batch logged", record())).unwrap_err(), "not a prediction_log_fallback message");
+        assert_eq!(
+            fallback_record(&line("batch logged", record())).unwrap_err(),
+            "not a prediction_log_fallback message"
+        );
         let mut impossible = record();
         impossible["fraud_probability"] = 1.5.into();
         let err = fallback_record(&line("prediction_log_fallback", impossible)).unwrap_err();

@@ -172,7 +172,8 @@ async fn mixed_fixture() -> MixedFixture {
         file_keys.push(file.key);
     }
     let corrupt_at = datetime!(2025-06-01 02:40:30 UTC);
-    put(format!("{}{}.json", partition_prefix(corrupt_at), new_prediction_id(corrupt_at)), b"{\"truncated".to_vec()).await;
+    put(format!("{}{}.json", partition_prefix(corrupt_at), new_prediction_id(corrupt_at)), b"{\"truncated".to_vec())
+        .await;
     // A file named for one record of 03:xx whose text has a second, corrupt line.
     let mut extra = records[0].clone();
     extra.timestamp = datetime!(2025-06-01 03:31:00 UTC);

@@ -16,10 +16,10 @@ use fraudwatch_core::log_record::{partition_prefix, PredictionLogRecord, PREDICT
 use fraudwatch_core::metric_names::{
     LOG_ENQUEUE_FAILURES_TOTAL, LOG_ENQUEUE_SECONDS, LOG_ONLY_IN_STDOUT_TOTAL, LOG_WRITTEN_BY_FALLBACK_TOTAL,
 };
-use fraudwatch_tests::event_source::EventSourceMapping;
 use fraudwatch_monitor::drift::s3::read_window;
 use fraudwatch_monitor::drift::Window;
 use fraudwatch_monitor::log_reader::{find_records, read_partition, sample_window};
+use fraudwatch_tests::event_source::EventSourceMapping;
 use fraudwatch_tests::{
     prediction_records, sdk_config, S3Server, SqsServer, StalledServer, LOGGER_BATCHED_BATCH_SIZE, LOGGER_BATCH_SIZE,
 };
@@ -167,16 +167,25 @@ async fn every_prediction_sent_through_sqs_becomes_exactly_one_object() {
 }
 
 /// The real S3 store, signalling after its `after`-th successful write: lets the test kill the server at
-/// an exact point in the middle of a batch, which a real server cannot be asked to arrange.
+/// an exact point in the middle of a batch, which a real server cannot be asked to arrange. With `hold`, writes
+/// after the first `after` wait until it opens (the test opens it once the server is down), so none of them can
+/// slip through before the outage (a batched batch is only a few concurrent writes).
 struct SignalAfter {
     inner: S3Store,
     after: usize,
     written: AtomicUsize,
     signal: Arc<Notify>,
+    started: AtomicUsize,
+    hold: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl LogStore for SignalAfter {
     async fn put(&self, key: &str, body: Vec<u8>) -> Result<(), StoreError> {
+        if let Some(hold) = &self.hold {
+            if self.started.fetch_add(1, Ordering::SeqCst) >= self.after {
+                hold.clone().wait_for(|open| *open).await.expect("the test holds the sender");
+            }
+        }
         let result = self.inner.put(key, body).await;
         if result.is_ok() && self.written.fetch_add(1, Ordering::SeqCst) + 1 == self.after {
             self.signal.notify_one();
@@ -203,6 +212,8 @@ async fn an_s3_outage_mid_batch_loses_and_duplicates_nothing() {
         after: 20,
         written: AtomicUsize::new(0),
         signal: killed.clone(),
+        started: AtomicUsize::new(0),
+        hold: None,
     });
     let (response, ()) = tokio::join!(logger.handle(lambda_event(esm.event(&batch))), async {
         killed.notified().await;
@@ -433,6 +444,21 @@ fn batched_mapping(sqs: &SqsServer, queue_url: &str) -> EventSourceMapping {
     EventSourceMapping::for_tests(sqs.client(), queue_url, LOGGER_BATCHED_BATCH_SIZE)
 }
 
+/// A prediction-log queue with the template's visibility timeout (300 s): gathering a batch of up to 2,000 from
+/// moto, 10 per receive, can take longer than moto's default 30 s, after which the first messages received would
+/// be handed out again within the same batch.
+async fn batched_queue(sqs: &SqsServer) -> String {
+    let queue = sqs.create_queue("prediction-log", None).await.unwrap();
+    sqs.client()
+        .set_queue_attributes()
+        .queue_url(&queue)
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout, "300")
+        .send()
+        .await
+        .unwrap();
+    queue
+}
+
 /// Every distinct record logged in the partitions of `records`, in either layout, as the readers read them
 /// (sorted by id), and the copies they removed.
 async fn distinct_logged(s3: &S3Server, records: &[PredictionLogRecord]) -> (Vec<PredictionLogRecord>, usize) {
@@ -462,7 +488,8 @@ async fn assert_distinct_records_exactly(s3: &S3Server, records: &[PredictionLog
 /// The bucket's prediction-log keys that are batched files, and the records their names count.
 async fn batched_files(s3: &S3Server) -> (Vec<String>, usize) {
     let keys = s3.keys(BUCKET, PREDICTION_LOG_PREFIX).await.unwrap();
-    let files: Vec<String> = keys.into_iter().filter(|k| matches!(LogObjectName::parse(k), LogObjectName::Batch(_))).collect();
+    let files: Vec<String> =
+        keys.into_iter().filter(|k| matches!(LogObjectName::parse(k), LogObjectName::Batch(_))).collect();
     let records = files.iter().map(|k| LogObjectName::parse(k).records()).sum();
     (files, records)
 }
@@ -477,7 +504,7 @@ fn records_in_one_hour(n: usize) -> Vec<PredictionLogRecord> {
 async fn batched_every_prediction_sent_through_sqs_becomes_one_record_in_one_file_per_hour() {
     let (s3, sqs) = tokio::join!(s3_with_bucket(), SqsServer::start());
     let sqs = sqs.unwrap();
-    let queue = sqs.create_queue("prediction-log", None).await.unwrap();
+    let queue = batched_queue(&sqs).await;
     let records = records(250);
     let hours: BTreeSet<String> = records.iter().map(|r| partition_prefix(r.timestamp)).collect();
     assert!(hours.len() >= 4, "the records cross hour boundaries");
@@ -503,7 +530,7 @@ async fn batched_every_prediction_sent_through_sqs_becomes_one_record_in_one_fil
 async fn batched_an_s3_outage_mid_batch_fails_the_unwritten_files_and_loses_nothing() {
     let (s3, sqs) = tokio::join!(s3_with_bucket(), SqsServer::start());
     let (mut s3, sqs) = (s3, sqs.unwrap());
-    let queue = sqs.create_queue("prediction-log", None).await.unwrap();
+    let queue = batched_queue(&sqs).await;
     let records = records(200);
     assert_eq!(sink(&sqs, &queue, &s3).submit(&records).await.queued, 200);
     let esm = batched_mapping(&sqs, &queue);
@@ -512,23 +539,27 @@ async fn batched_an_s3_outage_mid_batch_fails_the_unwritten_files_and_loses_noth
     let batch = esm.receive().await.unwrap();
     assert_eq!(batch.len(), 200);
     let killed = Arc::new(Notify::new());
+    let (open, hold) = tokio::sync::watch::channel(false);
     let logger = batched_logger(SignalAfter {
         inner: s3_store(&s3),
         after: 1,
         written: AtomicUsize::new(0),
         signal: killed.clone(),
+        started: AtomicUsize::new(0),
+        hold: Some(hold),
     });
     let (response, ()) = tokio::join!(logger.handle(lambda_event(esm.event(&batch))), async {
         killed.notified().await;
         s3.stop();
+        open.send(true).unwrap();
     });
     esm.settle(&batch, &response).await.unwrap();
     s3.restart().await.unwrap();
-    // Exactly the messages of the files that were not written failed: the bucket holds the others.
-    let (_, named) = batched_files(&s3).await;
+    // Exactly the messages of the files that were not written failed: the bucket holds the first file only.
+    let (files, named) = batched_files(&s3).await;
     let failed = response.batch_item_failures.len();
-    assert!(named >= 1 && failed >= 1, "{named} records written, {failed} failed");
-    assert_eq!(named + failed, 200, "every message is in a written file or failed, never both");
+    assert_eq!(files.len(), 1);
+    assert_eq!(named + failed, 200, "every message is in the written file or failed, never both");
     s3.stop();
 
     // While S3 is down, the whole redelivered batch fails and stays queued.
@@ -549,7 +580,7 @@ async fn batched_an_s3_outage_mid_batch_fails_the_unwritten_files_and_loses_noth
 async fn batched_a_stalled_bucket_fails_every_file_before_the_invocation_s_deadline() {
     let (s3, sqs) = tokio::join!(s3_with_bucket(), SqsServer::start());
     let sqs = sqs.unwrap();
-    let queue = sqs.create_queue("prediction-log", None).await.unwrap();
+    let queue = batched_queue(&sqs).await;
     let records = records(300);
     assert_eq!(sink(&sqs, &queue, &s3).submit(&records).await.queued, 300);
     let esm = batched_mapping(&sqs, &queue);
@@ -557,8 +588,7 @@ async fn batched_a_stalled_bucket_fails_every_file_before_the_invocation_s_deadl
     assert_eq!(batch.len(), 300);
 
     let stalled = StalledServer::start().unwrap();
-    let logger =
-        batched_logger(S3Store { client: budgeted_s3(&stalled.endpoint(), LOGGER_S3), bucket: BUCKET.into() });
+    let logger = batched_logger(S3Store { client: budgeted_s3(&stalled.endpoint(), LOGGER_S3), bucket: BUCKET.into() });
     let budget = std::time::Duration::from_secs(12);
     let mut context = Context::default();
     let deadline = std::time::SystemTime::now() + budget;
@@ -579,7 +609,7 @@ async fn batched_a_stalled_bucket_fails_every_file_before_the_invocation_s_deadl
 async fn batched_a_redelivery_after_the_write_rewrites_the_same_file_or_adds_a_copy_readers_count_once() {
     let (s3, sqs) = tokio::join!(s3_with_bucket(), SqsServer::start());
     let sqs = sqs.unwrap();
-    let queue = sqs.create_queue("prediction-log", None).await.unwrap();
+    let queue = batched_queue(&sqs).await;
     let records = records_in_one_hour(15);
     let (a, rest) = records.split_at(5);
     let (b, c) = rest.split_at(5);
@@ -634,16 +664,19 @@ async fn batched_a_redelivery_after_the_write_rewrites_the_same_file_or_adds_a_c
 async fn batched_mode_accounts_for_every_answered_prediction_across_both_layouts() {
     let (s3, sqs) = tokio::join!(s3_with_bucket(), SqsServer::start());
     let sqs = sqs.unwrap();
-    let queue = sqs.create_queue("prediction-log", None).await.unwrap();
-    let sink = SqsLogSink {
+    let queue = batched_queue(&sqs).await;
+    // The production time budgets while the queue is frozen (so the hand-off gives up on it in time); the tests'
+    // patient clients otherwise, so a loaded machine cannot push records past the fallback into stdout.
+    let budgeted = SqsLogSink {
         sqs: aws::sqs_client(&sdk_config(&sqs.endpoint()), PREDICT_SQS),
         queue_url: queue.clone(),
         fallback: Some(S3Fallback { s3: budgeted_s3(&s3.endpoint(), PREDICT_S3_FALLBACK), bucket: BUCKET.into() }),
     };
+    let patient = sink(&sqs, &queue, &s3);
     let hour = Window::hours_before(OffsetDateTime::now_utc(), 2);
     let records = prediction_records(600, hour.start, Duration::seconds(12)).unwrap();
     let (before, rest) = records.split_at(250);
-    let (during, after) = rest.split_at(100);
+    let (during, after) = rest.split_at(30);
 
     let mut answered = Delivery::default();
     let mut add = |d: Delivery| {
@@ -651,11 +684,11 @@ async fn batched_mode_accounts_for_every_answered_prediction_across_both_layouts
         answered.written_to_s3 += d.written_to_s3;
         answered.only_in_stdout += d.only_in_stdout;
     };
-    add(sink.submit(before).await);
+    add(patient.submit(before).await);
     sqs.process().freeze().unwrap();
-    add(sink.submit(during).await);
+    add(budgeted.submit(during).await);
     sqs.process().thaw().unwrap();
-    add(sink.submit(after).await);
+    add(patient.submit(after).await);
     assert_eq!(answered.only_in_stdout, 0);
     assert_eq!(answered.queued + answered.written_to_s3, 600, "{answered:?}");
     assert!(answered.written_to_s3 >= 1, "the frozen queue sent records to the fallback: {answered:?}");
@@ -667,7 +700,12 @@ async fn batched_mode_accounts_for_every_answered_prediction_across_both_layouts
     assert!(responses.iter().all(|r| r.batch_item_failures.is_empty()), "{responses:?}");
     let keys = s3.keys(BUCKET, PREDICTION_LOG_PREFIX).await.unwrap();
     let (files, _) = batched_files(&s3).await;
-    assert!(files.len() >= 2 && keys.len() > files.len(), "both layouts: {} singles, {} files", keys.len() - files.len(), files.len());
+    assert!(
+        files.len() >= 2 && keys.len() > files.len(),
+        "both layouts: {} singles, {} files",
+        keys.len() - files.len(),
+        files.len()
+    );
 
     assert_distinct_records_exactly(&s3, &records).await;
     // drift-check's reader on the same two hours: every record once, or a sample of exactly max_rows.

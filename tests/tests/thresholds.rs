@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use fraudwatch_core::alert_thresholds::{DRIFT_MIN_WINDOW_ROWS, FRAUD_RATE_ALERT, FRAUD_RATE_MIN_WINDOW_ROWS};
 use fraudwatch_core::aws::{DRIFT_S3, PREDICT_S3_FALLBACK, PREDICT_SQS};
 use fraudwatch_core::schema::FEATURE_NAMES;
 use fraudwatch_monitor::drift::pushgateway::PUSH_TIMEOUT;
-use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use fraudwatch_tests::{prediction_records, repo_root, LOGGER_BATCHED_BATCH_SIZE, LOGGER_BATCH_SIZE};
 use prediction_logger::LogDelivery;
 use serde_norway::Value;
@@ -62,7 +62,8 @@ fn template_parameters_default_to_the_code_s_numbers() {
     assert_eq!(number(&p["DriftIntervalMinutes"]["Default"]) as u64 * 60, default_interval);
     let delivery = &p["PredictionLogDelivery"];
     assert_eq!(delivery["Default"].as_str(), Some(LogDelivery::PerPrediction.as_str()));
-    let allowed: Vec<&str> = delivery["AllowedValues"].as_sequence().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let allowed: Vec<&str> =
+        delivery["AllowedValues"].as_sequence().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
     assert_eq!(allowed, LogDelivery::ALL.map(LogDelivery::as_str), "the values PREDICTION_LOG_DELIVERY parses");
     let logger = &t["Resources"]["PredictionLoggerFunction"]["Properties"];
     assert_eq!(
@@ -160,6 +161,14 @@ fn no_alert_rule_hard_codes_a_threshold_or_names_a_feature() {
     }
 }
 
+/// The value under a CloudFormation short-form tag (`!Join [...]` → `[...]`).
+fn untagged(v: &Value) -> &Value {
+    match v {
+        Value::Tagged(tagged) => &tagged.value,
+        other => other,
+    }
+}
+
 fn glue_columns(table: &Value) -> Vec<(String, String)> {
     table["Properties"]["TableInput"]["StorageDescriptor"]["Columns"]
         .as_sequence()
@@ -203,10 +212,10 @@ fn the_distinct_view_is_the_table_deduplicated_by_prediction_id() {
     // ViewOriginalText: !Join ["", ["/* Presto View: ", {Fn::Base64: !Sub '<json>'}, " */"]]
     let input = &view["Properties"]["TableInput"];
     assert_eq!(input["TableType"].as_str(), Some("VIRTUAL_VIEW"));
-    let join = input["ViewOriginalText"].clone().untag();
+    let join = untagged(&input["ViewOriginalText"]);
     let parts = join[1].as_sequence().unwrap();
     assert_eq!((parts[0].as_str(), parts[2].as_str()), (Some("/* Presto View: "), Some(" */")));
-    let sub = parts[1]["Fn::Base64"].clone().untag();
+    let sub = untagged(&parts[1]["Fn::Base64"]);
     let json = sub.as_str().unwrap().replace("${AnalyticsDatabase}", "fraudwatch_test");
     let presto: serde_json::Value = serde_json::from_str(&json).expect("the view definition is JSON");
     let presto_type = |hive: &str| -> String {

@@ -265,7 +265,8 @@ mod tests {
         assert_eq!((config.bucket.as_str(), config.delivery), ("logs", LogDelivery::PerPrediction));
         let batched = LoggerConfig::from_env(&[("LOG_BUCKET", "logs"), ("PREDICTION_LOG_DELIVERY", "batched")]);
         assert_eq!(batched.unwrap().delivery, LogDelivery::Batched);
-        let err = LoggerConfig::from_env(&[("LOG_BUCKET", "logs"), ("PREDICTION_LOG_DELIVERY", "firehose")]).unwrap_err();
+        let err =
+            LoggerConfig::from_env(&[("LOG_BUCKET", "logs"), ("PREDICTION_LOG_DELIVERY", "firehose")]).unwrap_err();
         assert_eq!(
             err.to_string(),
             "configuration: PREDICTION_LOG_DELIVERY = \"firehose\" is invalid: must be per-prediction or batched"

@@ -93,7 +93,12 @@ impl BatchFileName {
         let records: usize = parts.next()?.parse().ok()?;
         let digest = parts.next().filter(|d| d.len() == DIGEST_HEX_DIGITS)?;
         let digest = u64::from_str_radix(digest, 16).ok()?;
-        (parts.next().is_none() && first <= last && records > 0).then_some(BatchFileName { first, last, records, digest })
+        (parts.next().is_none() && first <= last && records > 0).then_some(BatchFileName {
+            first,
+            last,
+            records,
+            digest,
+        })
     }
 
     /// Whether the file may hold the record with this id (its ids are sorted, so only ids in its range).
@@ -248,7 +253,8 @@ mod tests {
     fn a_batch_file_is_sorted_deduplicated_and_named_by_its_ids() {
         let records = hour_of_records(5);
         // Out of order, with one record delivered twice.
-        let given: Vec<&PredictionLogRecord> = vec![&records[3], &records[0], &records[4], &records[1], &records[2], &records[0]];
+        let given: Vec<&PredictionLogRecord> =
+            vec![&records[3], &records[0], &records[4], &records[1], &records[2], &records[0]];
         let file = BatchFile::encode(&given).unwrap();
         assert_eq!(decoded(&file), records);
         assert_eq!(file.records, 5);

@@ -13,22 +13,25 @@
 //!
 //! ## Sampling
 //!
-//! Keys are listed (1,000 per request, [`LIST_CONCURRENCY`] prefixes at a time). Every distinct record gets a
-//! seeded hash of its prediction id, `h` uniform in [0, 1). With `N` records named by the keys (batched files
-//! carry their record count in their name, so no GET is needed to count them) and `k = max_rows`, each record
-//! is kept with the same probability `π = min(1, k / N)`:
+//! Keys are listed (1,000 per request, [`LIST_CONCURRENCY`] prefixes at a time). With `N` records named by the
+//! keys (a batched file carries its record count in its name, so no GET is needed to count them) and
+//! `k = max_rows`, every distinct record is to be kept with the same probability, about `π = k / N`. Each record
+//! gets a seeded hash of its prediction id, `h` uniform in [0, 1), and a *rank*:
 //!
-//! - a single object is kept when `h(id) < π` — its id is in its key, so it is sampled before any GET, and only
-//!   the k smallest `h` are remembered while listing;
-//! - a batched file is read with probability `p` (a seeded hash of its key), and within a file that is read a
-//!   record is kept when `h(id) < t`, with `p · t = π`. `t` aims at [`ROWS_PER_FILE`] rows per file: reading a
-//!   few rows from many files spreads the sample over the window's time (one file is a few seconds of
-//!   traffic), for at most `k / ROWS_PER_FILE` file GETs;
-//! - the same `h(id)` decides in every copy of a record, so duplicates collapse to one row; a record in two files
-//!   is kept a little more often than others (at most twice as often, when both files are read) — duplicates only
-//!   come from redeliveries after a write, a tiny share;
-//! - the candidates' normalised hashes (`h/π` or `h/t`, uniform in [0, 1)) cap the sample at exactly `k` rows,
-//!   which keeps every record's chance equal.
+//! - a single object: `h/π` — its id is in its key, so it is ranked before any GET, and only the k smallest `h`
+//!   are remembered while listing;
+//! - a row of a batched file: the file's `u/p` (`u` a seeded hash of its key), if `h < t`; other rows are never
+//!   candidates. `p · t = π`, with `t` aiming at [`ROWS_PER_FILE`] rows per file: reading ~100 rows from each of
+//!   many files spreads the sample over the window's time (one file is a few seconds of traffic) for about
+//!   `k / ROWS_PER_FILE` file GETs.
+//!
+//! Every record's rank then has the same distribution (`P(rank < λ) = λπ` for a single and `λp · t = λπ` for a
+//! file row), so keeping the k smallest ranks keeps every record with the same chance. Objects are read in rank
+//! order and reading stops once k rows are kept (no later object can rank lower): exactly `max_rows` rows, for
+//! about as many GETs as that needs. The same `h` decides in every copy of a record, and copies collapse to one
+//! row; a record with a copy in a second file is kept up to twice as often (when both files are read) —
+//! redeliveries after a write are rare. When `π ≥ 1/2` every file is read and its rows ranked like singles
+//! (reading at most twice `max_rows` rows).
 //!
 //! Memory: the k smallest single-object hashes, every batched file's name (~150 bytes: a day at 1,000
 //! predictions/s in files of 2,000 is 43,200 names, 6 MB), one file's text at a time per GET in flight, and the k
@@ -395,66 +398,84 @@ impl Listing {
         self
     }
 
-    /// Decides what to read: π, the file and row rates, and the objects.
+    /// Decides what to read, in which order, and how rows are ranked.
     fn plan(self) -> Plan {
         let listed_records = self.single_count + self.file_records;
+        let listed_objects = self.single_count + self.files.len();
         let pi = if listed_records <= self.k { 1.0 } else { self.k as f64 / listed_records as f64 };
-        // `(p, t)`: the chance a batched file is read, and of a row within a file read being kept: p · t = π,
-        // t aiming at ROWS_PER_FILE rows per file and never below π (so p ≤ 1).
-        let (file_p, within_t) = if self.files.is_empty() || pi >= 1.0 {
-            (1.0, 1.0)
-        } else {
-            let mean_records = self.file_records as f64 / self.files.len() as f64;
-            let t = (ROWS_PER_FILE as f64 / mean_records).clamp(pi, 1.0);
-            (pi / t, t)
-        };
         let hash = self.hash;
-        let mut reads: Vec<(String, Option<f64>)> = self
-            .singles
-            .into_iter()
-            .filter(|(h, _)| h.0 < pi)
-            .map(|(h, Reverse(key))| (key, Some(h.0 / pi)))
-            .chain(self.files.iter().filter(|(key, _)| hash.of(key.as_bytes()) < file_p).map(|(key, _)| (key.clone(), None)))
-            .collect();
-        reads.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        Plan {
-            hash,
-            pi,
-            within_t,
-            reads,
-            listed_objects: self.single_count + self.files.len(),
-            listed_records,
-        }
+        let mut units: Vec<Unit> =
+            self.singles.into_iter().map(|(h, Reverse(key))| Unit { rank: h.0 / pi, key, single: true }).collect();
+        // Few records more than max_rows (or none, or no files): read every file, rank its rows like singles.
+        let sequential = pi < SEQUENTIAL_BELOW && !self.files.is_empty();
+        let (file_p, within_t) = if sequential {
+            let mean_records = self.file_records as f64 / self.files.len() as f64;
+            let t = (ROWS_PER_FILE as f64 / mean_records).clamp(pi / SEQUENTIAL_BELOW, 1.0);
+            (pi / t, t)
+        } else {
+            (1.0, 1.0)
+        };
+        units.extend(self.files.into_iter().map(|(key, _)| Unit {
+            rank: if sequential { hash.of(key.as_bytes()) / file_p } else { 0.0 },
+            key,
+            single: false,
+        }));
+        units.sort_unstable_by(|a, b| a.rank.total_cmp(&b.rank).then_with(|| a.key.cmp(&b.key)));
+        Plan { hash, pi, within_t, sequential, units, listed_objects, listed_records }
     }
 }
 
-/// What [`sample_window`] reads, and how it keeps rows.
+/// Below this `π`, batched files are sampled (read in rank order until the sample is full); at or above it, every
+/// file is read, which costs at most twice `max_rows` rows.
+const SEQUENTIAL_BELOW: f64 = 0.5;
+
+/// One object to read, and its rank: a single's `h(id) / π`; a file's `u / p` (`u` a seeded hash of its key) when
+/// files are sampled, else 0 (every file is read).
+#[derive(Debug, Clone, PartialEq)]
+struct Unit {
+    rank: f64,
+    key: String,
+    single: bool,
+}
+
+/// What [`sample_window`] reads, in which order, and how it ranks rows. Every record's rank is uniform on
+/// `[0, 1/π)` scaled alike — a single's `h/π`; a file row's `u/p` when `h < t` (`P = λp · t = λπ` below any cut
+/// `λ ≤ 1/p`), or its own `h/π` when every file is read — so keeping the `max_rows` smallest ranks keeps every
+/// record with the same chance. Units are read in rank order, and reading stops once `max_rows` rows are kept:
+/// no later unit can rank below them.
 struct Plan {
     hash: SeededHash,
     pi: f64,
+    /// `t`: a row of a sampled file is a candidate when `h(id) < t`.
     within_t: f64,
-    /// Keys in order; a single object carries its `q` (its hash / π), decided from its name.
-    reads: Vec<(String, Option<f64>)>,
+    /// Files are sampled (read in rank order, stopping when full); else every file is read.
+    sequential: bool,
+    units: Vec<Unit>,
     listed_objects: usize,
     listed_records: usize,
 }
 
 impl Plan {
-    /// Whether a row of a batched file that is read is a candidate.
+    /// Whether a row of a batched file is a candidate (decided from its id before decoding the rest).
     fn keeps_in_file(&self, id: Uuid) -> bool {
         self.hash.of_id(id) < self.within_t
     }
 
-    /// A candidate's `q`, uniform in [0, 1): a single's hash / π, a file row's hash / t.
-    fn q(&self, single_q: Option<f64>, id: Uuid) -> f64 {
-        single_q.unwrap_or_else(|| self.hash.of_id(id) / self.within_t)
+    /// A candidate row's sort key: its unit's rank, then (within a file) its own hash.
+    fn row_key(&self, unit: &Unit, id: Uuid) -> (OrderedHash, OrderedHash) {
+        let h = self.hash.of_id(id);
+        match (unit.single, self.sequential) {
+            (true, _) => (OrderedHash(unit.rank), OrderedHash(0.0)),
+            (false, true) => (OrderedHash(unit.rank), OrderedHash(h / self.within_t)),
+            (false, false) => (OrderedHash(h / self.pi), OrderedHash(0.0)),
+        }
     }
 }
 
-/// The k candidates of smallest `q`, at most one per id.
+/// The `max_rows` candidates of smallest key, at most one per id.
 struct Kept {
     k: usize,
-    heap: BinaryHeap<(OrderedHash, Uuid)>,
+    heap: BinaryHeap<((OrderedHash, OrderedHash), Uuid)>,
     records: HashMap<Uuid, PredictionLogRecord>,
     duplicates: usize,
 }
@@ -464,7 +485,7 @@ impl Kept {
         Kept { k, heap: BinaryHeap::new(), records: HashMap::new(), duplicates: 0 }
     }
 
-    fn offer(&mut self, q: f64, record: PredictionLogRecord) {
+    fn offer(&mut self, key: (OrderedHash, OrderedHash), record: PredictionLogRecord) {
         let id = record.prediction_id;
         if self.records.contains_key(&id) {
             self.duplicates += 1;
@@ -472,15 +493,23 @@ impl Kept {
         }
         if self.heap.len() == self.k {
             match self.heap.peek() {
-                Some((top, _)) if OrderedHash(q) < *top => {
+                Some((top, _)) if key < *top => {
                     let (_, evicted) = self.heap.pop().expect("the heap is full");
                     self.records.remove(&evicted);
                 }
                 _ => return,
             }
         }
-        self.heap.push((OrderedHash(q), id));
+        self.heap.push((key, id));
         self.records.insert(id, record);
+    }
+
+    /// Takes the candidate rows of one unit read; `false` once no later unit can change the sample.
+    fn take(&mut self, plan: &Plan, unit: &Unit, records: Vec<PredictionLogRecord>) -> bool {
+        for record in records {
+            self.offer(plan.row_key(unit, record.prediction_id), record);
+        }
+        !(plan.sequential && self.heap.len() == self.k)
     }
 
     /// The kept records, sorted by prediction id.
@@ -525,19 +554,21 @@ pub async fn sample_window(
     };
     let mut kept = Kept::new(max_rows);
     let plan = &plan;
-    let mut objects = futures::stream::iter(&plan.reads)
-        .map(|(key, single_q)| async move {
-            let object = read_object(s3, bucket, key.clone(), |id| plan.keeps_in_file(id)).await?;
-            Ok::<_, S3Error>((object, *single_q))
+    // `buffered` keeps rank order, so where reading stops (and so the sample) does not depend on timing.
+    let mut objects = futures::stream::iter(&plan.units)
+        .map(|unit| async move {
+            let object = read_object(s3, bucket, unit.key.clone(), |id| plan.keeps_in_file(id)).await?;
+            Ok::<_, S3Error>((unit, object))
         })
         .buffered(GET_CONCURRENCY);
     while let Some(object) = objects.next().await {
-        let (object, single_q) = object?;
+        let (unit, object) = object?;
         sample.read_objects += 1;
         log_corrupt(&object.corrupt, sample.corrupt);
         sample.corrupt += object.corrupt.len();
-        for record in object.records.into_iter().filter(|r| start <= r.timestamp && r.timestamp < end) {
-            kept.offer(plan.q(single_q, record.prediction_id), record);
+        let in_window = object.records.into_iter().filter(|r| start <= r.timestamp && r.timestamp < end).collect();
+        if !kept.take(plan, unit, in_window) {
+            break;
         }
     }
     if sample.corrupt > 0 {
@@ -581,7 +612,12 @@ mod tests {
 
     impl Bucket {
         fn put(&mut self, key: String, records: Vec<PredictionLogRecord>) {
-            self.objects.push(LogObject { name: LogObjectName::parse(&key), size: 0, last_modified: None, key: key.clone() });
+            self.objects.push(LogObject {
+                name: LogObjectName::parse(&key),
+                size: 0,
+                last_modified: None,
+                key: key.clone(),
+            });
             self.contents.insert(key, records);
         }
 
@@ -603,8 +639,11 @@ mod tests {
                     bucket.put(file.key, chunk.to_vec());
                 }
                 if hour == 1 {
-                    let again: Vec<PredictionLogRecord> =
-                        records[..per_hour.min(100)].iter().cloned().chain([record(start + Duration::minutes(90))]).collect();
+                    let again: Vec<PredictionLogRecord> = records[..per_hour.min(100)]
+                        .iter()
+                        .cloned()
+                        .chain([record(start + Duration::minutes(90))])
+                        .collect();
                     let file = BatchFile::encode(&again.iter().collect::<Vec<_>>()).unwrap();
                     bucket.put(file.key, again);
                 }
@@ -618,19 +657,24 @@ mod tests {
             listing
         }
 
-        /// What `sample_window` keeps, with the bucket in memory instead of S3.
-        fn sample(&self, k: usize, seed: u64) -> (Vec<PredictionLogRecord>, usize) {
+        /// What `sample_window` keeps, with the bucket in memory instead of S3; and the objects it read.
+        fn sample(&self, k: usize, seed: u64) -> (Vec<PredictionLogRecord>, usize, usize) {
             let plan = self.listing(&self.objects, k, seed).plan();
             let mut kept = Kept::new(k);
-            for (key, single_q) in &plan.reads {
-                for r in &self.contents[key] {
-                    if single_q.is_some() || plan.keeps_in_file(r.prediction_id) {
-                        kept.offer(plan.q(*single_q, r.prediction_id), r.clone());
-                    }
+            let mut read = 0;
+            for unit in &plan.units {
+                read += 1;
+                let rows = self.contents[&unit.key]
+                    .iter()
+                    .filter(|r| unit.single || plan.keeps_in_file(r.prediction_id))
+                    .cloned()
+                    .collect();
+                if !kept.take(&plan, unit, rows) {
+                    break;
                 }
             }
             let duplicates = kept.duplicates;
-            (kept.into_records(), duplicates)
+            (kept.into_records(), duplicates, read)
         }
     }
 
@@ -638,22 +682,25 @@ mod tests {
     fn a_small_window_is_read_whole_and_each_record_once() {
         let bucket = Bucket::mixed(40, 10);
         let distinct = 24 * 40 + 1;
-        let (rows, duplicates) = bucket.sample(10_000, 7);
-        assert_eq!((rows.len(), duplicates), (distinct, 40));
+        let (rows, duplicates, read) = bucket.sample(10_000, 7);
+        assert_eq!((rows.len(), duplicates, read), (distinct, 40, bucket.objects.len()));
         let plan = bucket.listing(&bucket.objects, 10_000, 7).plan();
-        assert_eq!((plan.pi, plan.reads.len(), plan.listed_objects), (1.0, bucket.objects.len(), bucket.objects.len()));
+        assert_eq!((plan.pi, plan.sequential, plan.listed_objects), (1.0, false, bucket.objects.len()));
     }
 
     #[test]
     fn a_large_window_gives_exactly_max_rows_distinct_records() {
         let bucket = Bucket::mixed(1000, 500);
+        let plan = bucket.listing(&bucket.objects, 2400, 1).plan();
         for seed in 0..5 {
-            let (rows, _) = bucket.sample(2400, seed);
+            let (rows, _, read) = bucket.sample(2400, seed);
             assert_eq!(rows.len(), 2400);
             let ids: HashSet<Uuid> = rows.iter().map(|r| r.prediction_id).collect();
             assert_eq!(ids.len(), 2400, "no record twice");
+            // The listing kept 2,400 singles and 25 files; reading stops once the sample is full (about half of it
+            // from singles, one GET per row, the rest ~100 rows per file read).
+            assert!(read < plan.units.len() * 3 / 4, "{read} of {} objects read", plan.units.len());
         }
-        let plan = bucket.listing(&bucket.objects, 2400, 1).plan();
         // 12 batched hours of 2 files of 500 (+1 of 101): t = 100/mean size, p = π/t; ~1/4 of the files read.
         assert!((plan.pi - 2400.0 / 24_101.0).abs() < 1e-12);
         assert!((plan.within_t - 100.0 / (12_101.0 / 25.0)).abs() < 1e-12, "{}", plan.within_t);
@@ -662,14 +709,14 @@ mod tests {
     #[test]
     fn the_sample_ignores_listing_order_and_partitioning_but_not_the_seed() {
         let bucket = Bucket::mixed(300, 100);
-        let whole = bucket.listing(&bucket.objects, 1000, 42).plan().reads;
+        let whole = bucket.listing(&bucket.objects, 1000, 42).plan().units;
         let mut reversed = bucket.objects.clone();
         reversed.reverse();
-        assert_eq!(bucket.listing(&reversed, 1000, 42).plan().reads, whole);
+        assert_eq!(bucket.listing(&reversed, 1000, 42).plan().units, whole);
         let (a, b) = bucket.objects.split_at(2000);
         let merged = bucket.listing(a, 1000, 42).merge(bucket.listing(b, 1000, 42));
-        assert_eq!(merged.plan().reads, whole);
-        assert_ne!(bucket.listing(&bucket.objects, 1000, 43).plan().reads, whole);
+        assert_eq!(merged.plan().units, whole);
+        assert_ne!(bucket.listing(&bucket.objects, 1000, 43).plan().units, whole);
     }
 
     #[test]
@@ -696,7 +743,10 @@ mod tests {
         // Hour 1's first 100 records are also in a second file: kept more often than a record in one file (two
         // files may be read), but at most about twice as often: 1 - (1 - π)² ≈ 1.9 π.
         let hour_1 = datetime!(2026-11-20 01:00 UTC);
-        let repeated: Vec<Uuid> = bucket.contents.values().flatten()
+        let repeated: Vec<Uuid> = bucket
+            .contents
+            .values()
+            .flatten()
             .filter(|r| r.timestamp >= hour_1 && r.timestamp < hour_1 + Duration::seconds(360))
             .map(|r| r.prediction_id)
             .collect::<HashSet<_>>()

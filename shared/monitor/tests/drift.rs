@@ -476,7 +476,7 @@ fn the_html_report_is_self_contained_and_escapes_text() {
     );
     assert_eq!(page.matches("<svg ").count(), FEATURE_COUNT + 1, "a histogram per feature and the prediction");
     assert!(page.contains("model v&quot;1\\"), "the version is escaped");
-    assert!(page.contains("2 object(s) in the window could not be decoded"));
+    assert!(page.contains("2 object(s) or batched-file line(s) in the window could not be decoded"));
     for external in ["<script", "src=", "href=", "@import", "url("] {
         assert!(!page.contains(external), "external reference {external}");
     }

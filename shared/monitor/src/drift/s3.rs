@@ -76,7 +76,11 @@ pub async fn read_window(
     })
 }
 
-pub(crate) async fn get_object(s3: &aws_sdk_s3::Client, bucket: &str, key: String) -> Result<(String, Vec<u8>), S3Error> {
+pub(crate) async fn get_object(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: String,
+) -> Result<(String, Vec<u8>), S3Error> {
     let output =
         s3.get_object().bucket(bucket).key(&key).send().await.map_err(|e| s3_error("GetObject", bucket, &key, e))?;
     let body = output.body.collect().await.map_err(|e| s3_error("GetObject", bucket, &key, e))?;
