@@ -2,7 +2,7 @@
 //! the harness), through drift-check's reader (`read_window`: list, sample, GET, decode, deduplicate):
 //! - per prediction: 100,000 `<id>.json` objects;
 //! - batched: the same records as the logger writes them with `PredictionLogDelivery=batched` (batches of 2,000,
-//!   one gzip'd JSON-lines file per batch and hour: 62 files).
+//!   one gzip'd JSON-lines file per batch and hour).
 //!
 //! Each is read whole (`DRIFT_MAX_ROWS` = 100,000) and sampled to 10,000 rows. Setup writes both layouts once
 //! (about a minute for the 100,000 single objects). One whole read of the single objects takes on the order of
@@ -58,7 +58,14 @@ fn bench(c: &mut Criterion) {
         let spacing = time::Duration::DAY / ROWS as u32;
         let records = prediction_records(ROWS, window.start, spacing).unwrap();
         let files = batched_files(&records);
-        eprintln!("writing {ROWS} single objects and {} batched files", files.len());
+        let json: usize = records.iter().map(|r| r.encode().len()).sum();
+        let gzip: usize = files.iter().map(|(_, body)| body.len()).sum();
+        eprintln!(
+            "writing {ROWS} single objects ({:.0} bytes of JSON each) and {} batched files ({:.0} bytes per record)",
+            json as f64 / ROWS as f64,
+            files.len(),
+            gzip as f64 / ROWS as f64
+        );
         put_all(&s3, BATCHED, files).await;
         put_all(&s3, SINGLES, records.iter().map(|r| (r.s3_key(), r.encode())).collect()).await;
         (server, s3)
