@@ -19,3 +19,28 @@ if drift:
     print(f"\n  drifted columns: {drift['number_of_drifted_columns']} of {drift['number_of_columns']}"
           f" (share {drift['share_of_drifted_columns']:.3f}; dataset drift when ≥ {drift['drift_share']}):"
           f" dataset drift {'YES' if drift['dataset_drift'] else 'no'}")
+
+quality = report.get("quality")
+if quality:
+    card_p, card_r = quality.get("card_precision"), quality.get("card_recall")
+    print(f"\n  model quality (labels under labels/ joined to the predictions of {quality['window']['start'][:10]}"
+          f" .. {quality['window']['end'][:16]}, {quality['convention'].replace('_', '-')} labels):")
+    print(f"  {quality['summary']}")
+    print(f"  {'day':<10} {'rows':>7} {'judged':>7} {'precision':>9} {'recall':>7} {'F1':>6} {'PR-AUC':>6}"
+          f" {'TP':>5} {'FP':>5} {'FN':>5}   {'CBPE prec':>9} {'CBPE rec':>8}  est−real (P / R)")
+    num = lambda v, w=7, p=3: f"{v:>{w}.{p}f}" if v is not None else f"{'-':>{w}}"
+    for c in quality["cohorts"]:
+        r, e, d = c.get("realized"), c.get("estimated"), c.get("estimate_minus_realized")
+        conf = r["confusion"] if r else {}
+        print(f"  {c['day']:<10} {c['rows']:>7.0f} {c['judged_rows']:>7.0f} {num(r and r['precision'], 9)} "
+              f"{num(r and r['recall'])} {num(r and r['f1'], 6)} {num(r and r['average_precision'], 6)} "
+              f"{conf.get('tp', 0):>5.0f} {conf.get('fp', 0):>5.0f} {conf.get('fn', 0):>5.0f}   "
+              f"{num(e and e['precision'], 9)} {num(e and e['recall'], 8)}  "
+              + (f"{d['precision']:+.3f} / {d['recall']:+.3f}" if d else "-"))
+    e = quality.get("estimated_window")
+    if e:
+        print(f"  CBPE on the drift window (no labels): precision {e['precision']:.3f}, recall {e['recall']:.3f}"
+              f" (expected frauds {e['confusion']['tp'] + e['confusion']['fn']:.1f})")
+    if card_p is not None and card_r is not None:
+        print(f"  model card: precision {card_p:.3f}, recall {card_r:.3f}; the quality alerts fire 0.2 below either,"
+              f" from 30 labelled frauds")

@@ -1,8 +1,13 @@
-//! `fraudctl`: the operator's command line for fraudwatch. One module per subcommand.
+//! `fraudctl`: the operator's command line for fraudwatch. One module per subcommand, and `api_auth`: how they
+//! authenticate to the predict API.
 
+mod api_auth;
+mod demo;
 mod drift;
+mod labels;
 mod logs;
 mod model;
+mod quality;
 mod traffic;
 
 use clap::{Parser, Subcommand};
@@ -17,12 +22,18 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Serve a deployed stage's demo page on 127.0.0.1, forwarding its requests to the API with your authentication.
+    Demo(demo::DemoArgs),
     /// Compare a file of traffic with a reference file, with drift-check's statistics.
     Drift(drift::DriftArgs),
+    /// Ground-truth labels: push a file to the bucket's labels/ (checked first).
+    Labels(labels::LabelsArgs),
     /// Read the prediction logs in S3 (honours AWS_ENDPOINT_URL and S3_FORCE_PATH_STYLE).
     Logs(logs::LogsArgs),
     /// The model registry in S3: push, list, show, promote, rollback (MODEL_REGISTRY_URI or --registry).
     Model(model::ModelArgs),
+    /// Model quality from a predictions file and a labels file, as drift-check computes it.
+    Quality(quality::QualityArgs),
     /// Replay real transactions against a predict endpoint: normal traffic or an incident.
     Traffic(traffic::TrafficArgs),
 }
@@ -31,7 +42,10 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Demo(args) => demo::run(args).await,
         Command::Drift(args) => drift::run(args),
+        Command::Labels(args) => labels::run(&s3().await?, args).await,
+        Command::Quality(args) => quality::run(args),
         Command::Logs(args) => logs::run(&s3().await?, args).await,
         Command::Model(args) => model::run(&s3().await?, args).await,
         Command::Traffic(args) => traffic::run(args).await,

@@ -15,8 +15,9 @@ pub struct ModelArgs {
 
 #[derive(clap::Subcommand)]
 enum ModelCommand {
-    /// Upload a directory holding model.onnx, card.json and reference.csv.gz as the card's version, after
-    /// checking them against the card. Versions are immutable: the same bytes again are a no-op.
+    /// Upload a directory holding model.onnx, card.json, reference.csv.gz and the trees.json the card names as
+    /// the card's version, after checking them against the card. Versions are immutable: the same bytes again are
+    /// a no-op (and complete a version an older push left without trees.json).
     Push {
         #[command(flatten)]
         registry: RegistryArg,

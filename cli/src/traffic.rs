@@ -2,6 +2,7 @@
 //! the incidents the alerts must catch (defined in `fraudwatch_traffic`) — and reports what came
 //! back.
 
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,15 +11,19 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use fraudwatch_core::label::{encode_json_lines, LabelRecord, LabelTarget};
 use fraudwatch_core::log_record::FeatureMap;
 use fraudwatch_traffic::{build_traffic, read_labelled_csv, Incident, LabelledTransaction, DEFAULT_SPIKE_SHARE};
 use futures::{stream, StreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
+use crate::api_auth::{ApiAuth, ApiAuthArgs};
+
 #[derive(Args)]
 pub struct TrafficArgs {
-    /// The predict API's base URL, e.g. http://127.0.0.1:9000/lambda-url/predict or the ApiUrl output.
+    /// The predict API's base URL, e.g. http://127.0.0.1:9000/lambda-url/predict or the ApiUrl output (requests
+    /// to an API Gateway URL are signed with SigV4: see --auth).
     #[arg(long, required_unless_present = "write_bodies")]
     endpoint: Option<String>,
     /// Write the request bodies to this file, one JSON object per line, instead of sending them: the same
@@ -28,23 +33,26 @@ pub struct TrafficArgs {
     /// Real transactions: a gzip or plain CSV with columns V1..V28, Amount, Class.
     #[arg(long, default_value = "data/creditcard-sample-39960.csv.gz")]
     data: PathBuf,
-    /// normal | fraud-spike | distribution-shift
+    /// normal | fraud-spike | distribution-shift | concept-drift
     #[arg(long, default_value = "normal")]
     incident: Incident,
     /// How many transactions to send.
     #[arg(long, default_value_t = 1000)]
     rows: usize,
-    /// Share of frauds in a `fraud-spike`.
+    /// Share of frauds in a `fraud-spike`, and of new-pattern frauds in a `concept-drift`.
     #[arg(long, default_value_t = DEFAULT_SPIKE_SHARE)]
     fraud_share: f64,
+    /// Write the true label of every transaction that was scored (200) to this file, by the prediction id predict
+    /// answered: JSON lines, or CSV when the name ends in .csv (`fraudctl labels push` uploads either).
+    #[arg(long, conflicts_with = "write_bodies")]
+    labels_out: Option<PathBuf>,
     /// Requests in flight at once.
     #[arg(long, default_value_t = 8)]
     concurrency: usize,
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// `Authorization: Bearer <token>` for an API with the JWT authorizer.
-    #[arg(long, env = "FRAUDWATCH_BEARER_TOKEN")]
-    bearer_token: Option<String>,
+    #[command(flatten)]
+    auth: ApiAuthArgs,
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
@@ -65,6 +73,8 @@ struct Summary {
     requests_per_second: f64,
     sample_predictions: Vec<serde_json::Value>,
     first_error: Option<String>,
+    /// Labels written to `--labels-out`.
+    labels_written: Option<usize>,
 }
 
 pub async fn run(args: TrafficArgs) -> Result<()> {
@@ -79,7 +89,11 @@ pub async fn run(args: TrafficArgs) -> Result<()> {
         (Some(endpoint), None) => endpoint,
         (None, None) => bail!("--endpoint or --write-bodies is required"),
     };
-    let summary = send(&args, endpoint, traffic).await?;
+    let (mut summary, labels) = send(&args, endpoint, traffic).await?;
+    if let Some(path) = &args.labels_out {
+        write_labels(path, &labels)?;
+        summary.labels_written = Some(labels.len());
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
@@ -105,8 +119,29 @@ fn write_bodies(path: &Path, traffic: &[LabelledTransaction]) -> Result<()> {
     out.flush().with_context(|| format!("cannot write {}", path.display()))
 }
 
-async fn send(args: &TrafficArgs, endpoint: &str, traffic: Vec<LabelledTransaction>) -> Result<Summary> {
+/// The true labels of the scored transactions, as JSON lines or (`.csv`) CSV.
+fn write_labels(path: &Path, labels: &[LabelRecord]) -> Result<()> {
+    let bytes = if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
+        let mut csv = String::from("prediction_id,label,labelled_at,source\n");
+        for l in labels {
+            let LabelTarget::Prediction(id) = &l.target else { continue };
+            let at = l.labelled_at.format(&time::format_description::well_known::Rfc3339)?;
+            let _ = writeln!(csv, "{id},{},{at},{}", u8::from(l.is_fraud), l.source.as_deref().unwrap_or(""));
+        }
+        csv.into_bytes()
+    } else {
+        encode_json_lines(labels)
+    };
+    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+}
+
+async fn send(
+    args: &TrafficArgs,
+    endpoint: &str,
+    traffic: Vec<LabelledTransaction>,
+) -> Result<(Summary, Vec<LabelRecord>)> {
     let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
+    let auth = Arc::new(ApiAuth::for_endpoint(&args.auth, endpoint).await?);
     let url = format!("{}/predict", endpoint.trim_end_matches('/'));
     let progress = ProgressBar::new(traffic.len() as u64).with_style(
         ProgressStyle::with_template("{spinner} {bar:40} {pos}/{len} transactions ({per_sec}, eta {eta})")
@@ -118,22 +153,16 @@ async fn send(args: &TrafficArgs, endpoint: &str, traffic: Vec<LabelledTransacti
         .map(|LabelledTransaction { features, is_fraud }| {
             let http = http.clone();
             let url = url.clone();
-            let bearer = args.bearer_token.clone();
+            let auth = auth.clone();
             let progress = progress.clone();
             let sent = sent.clone();
             async move {
-                // The request body is the 29 features by name, as the log record holds them.
-                let mut request = http.post(&url).json(&FeatureMap(features));
-                if let Some(token) = bearer {
-                    request = request.bearer_auth(token);
-                }
+                let request = predict_request(&http, &url, features)
+                    .and_then(|mut request| auth.authorize(&mut request).map(|()| request));
                 let t = Instant::now();
-                let result = match request.send().await {
-                    Ok(r) => {
-                        let status = r.status().as_u16();
-                        r.json::<serde_json::Value>().await.map(|v| (status, v)).map_err(|e| e.to_string())
-                    }
-                    Err(e) => Err(e.to_string()),
+                let result = match request {
+                    Ok(request) => answer(&http, request).await,
+                    Err(e) => Err(format!("{e:#}")),
                 };
                 sent.fetch_add(1, Ordering::Relaxed);
                 progress.inc(1);
@@ -147,6 +176,10 @@ async fn send(args: &TrafficArgs, endpoint: &str, traffic: Vec<LabelledTransacti
     let elapsed = started.elapsed();
     let mut summary =
         Summary { incident: Some(args.incident), sent: sent.load(Ordering::Relaxed), ..Summary::default() };
+    // The truth, known because the traffic was built from labelled rows, stamped when the run ends.
+    let labelled_at = time::OffsetDateTime::now_utc();
+    let source = format!("fraudctl-traffic:{}", args.incident.name());
+    let mut labels = Vec::new();
     let mut latencies: Vec<f64> = Vec::with_capacity(results.len());
     for (result, latency, is_fraud) in results {
         latencies.push(latency.as_secs_f64() * 1e3);
@@ -154,6 +187,14 @@ async fn send(args: &TrafficArgs, endpoint: &str, traffic: Vec<LabelledTransacti
         match result {
             Ok((200, body)) => {
                 summary.ok += 1;
+                if let Some(id) = body["prediction_id"].as_str().and_then(|id| uuid::Uuid::parse_str(id).ok()) {
+                    labels.push(LabelRecord {
+                        target: LabelTarget::Prediction(id),
+                        is_fraud,
+                        labelled_at,
+                        source: Some(source.clone()),
+                    });
+                }
                 summary.flagged_as_fraud += usize::from(body["is_fraud"].as_bool() == Some(true));
                 if summary.sample_predictions.len() < 5 {
                     summary.sample_predictions.push(body);
@@ -179,7 +220,23 @@ async fn send(args: &TrafficArgs, endpoint: &str, traffic: Vec<LabelledTransacti
     summary.latency_ms_p50 = quantile(0.5);
     summary.latency_ms_p99 = quantile(0.99);
     summary.requests_per_second = summary.sent as f64 / elapsed.as_secs_f64().max(1e-9);
-    Ok(summary)
+    Ok((summary, labels))
+}
+
+/// `POST <url>` of one transaction: the 29 features by name, as the log record holds them.
+pub(crate) fn predict_request(
+    http: &reqwest::Client,
+    url: &str,
+    features: fraudwatch_core::schema::Features,
+) -> Result<reqwest::Request> {
+    Ok(http.post(url).json(&FeatureMap(features)).build()?)
+}
+
+/// The status and JSON body `request` is answered with, or why there is none.
+async fn answer(http: &reqwest::Client, request: reqwest::Request) -> Result<(u16, serde_json::Value), String> {
+    let response = http.execute(request).await.map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    response.json().await.map(|body| (status, body)).map_err(|e| e.to_string())
 }
 
 fn print_summary(s: &Summary) {
@@ -198,12 +255,38 @@ fn print_summary(s: &Summary) {
     if let Some(e) = &s.first_error {
         println!("first error: {e}");
     }
+    if let Some(n) = s.labels_written {
+        println!("true labels of {n} scored transactions written");
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use fraudwatch_core::schema::parse_transaction;
+
+    #[test]
+    fn labels_out_writes_json_lines_or_csv_that_read_back_as_the_same_labels() {
+        let labels: Vec<LabelRecord> = (0..3)
+            .map(|i| LabelRecord {
+                target: LabelTarget::Prediction(uuid::Uuid::now_v7()),
+                is_fraud: i == 1,
+                labelled_at: time::macros::datetime!(2026-11-22 10:00:00 UTC),
+                source: Some("fraudctl-traffic:concept-drift".into()),
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["labels.jsonl", "labels.csv"] {
+            let path = dir.path().join(name);
+            write_labels(&path, &labels).unwrap();
+            let now = time::OffsetDateTime::now_utc();
+            let parsed =
+                fraudwatch_monitor::quality::label_files::parse_label_file(name, &std::fs::read(&path).unwrap(), now)
+                    .unwrap();
+            assert!(parsed.errors.is_empty(), "{name}: {:?}", parsed.errors);
+            assert_eq!(parsed.records.into_iter().map(|(_, r)| r).collect::<Vec<_>>(), labels, "{name}");
+        }
+    }
 
     #[test]
     fn written_bodies_are_the_transactions_predict_accepts() {

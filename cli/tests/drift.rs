@@ -51,6 +51,7 @@ fn legit_records_jsonl(name: &str, shift: f32) -> PathBuf {
             threshold: 0.9862222,
             latency_us: 1,
             transaction_id: None,
+            explanation: None,
         };
         lines.extend(record.encode());
         lines.push(b'\n');

@@ -1,13 +1,13 @@
 //! `fraudctl logs` run as a process against a real S3 server (s3s-fs), configured only through the
 //! environment an operator would set (AWS_ENDPOINT_URL, S3_FORCE_PATH_STYLE, credentials).
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use std::io::Write as _;
 
 use fraudwatch_core::log_files::BatchFile;
 use fraudwatch_core::log_record::{new_prediction_id, partition_prefix, PredictionLogRecord};
-use fraudwatch_tests::{prediction_records, S3Server, ACCESS_KEY, REGION, SECRET_KEY};
+use fraudwatch_tests::{fraudctl_against, prediction_records, S3Server};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -16,19 +16,7 @@ const BUCKET: &str = "fraudwatch-data";
 
 /// `fraudctl` with the environment pointing at `s3` and nothing read from the user's AWS files.
 fn fraudctl(s3: &S3Server, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fraudctl"))
-        .args(args)
-        .env_clear()
-        .env("AWS_ENDPOINT_URL", s3.endpoint())
-        .env("S3_FORCE_PATH_STYLE", "true")
-        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-        .env("AWS_REGION", REGION)
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .unwrap()
+    fraudctl_against(env!("CARGO_BIN_EXE_fraudctl"), s3).args(args).output().unwrap()
 }
 
 fn stdout(output: &Output) -> String {

@@ -42,6 +42,10 @@ async fn push_promote_list_show_and_a_refused_rollback() {
 
     let run = fraudctl(&server, &registry, &["model", "push", model_dir]);
     assert!(run.ok && run.stdout.contains("pushed v1"), "{}{}", run.stdout, run.stderr);
+    let mut keys = server.keys(BUCKET, "models/fraud-detector/v1/").await.unwrap();
+    keys.sort_unstable();
+    let files: Vec<&str> = keys.iter().map(|k| k.rsplit('/').next().unwrap()).collect();
+    assert_eq!(files, ["card.json", "model.onnx", "reference.csv.gz", "trees.json"], "the explanation goes too");
     let run = fraudctl(&server, &registry, &["model", "push", model_dir]);
     assert!(run.ok && run.stdout.contains("nothing written"), "{}{}", run.stdout, run.stderr);
 

@@ -1,8 +1,9 @@
 //! The drift check's input readers on arbitrary bytes: `Dataset::from_csv` (the reference, and
 //! `fraudctl drift` traffic files), `Dataset::from_json` (prediction-log records as a JSON array or JSON
 //! lines), `Reference::from_artifacts` (reference + card) and `ModelCard::from_json`. None may panic; a
-//! dataset they return is rectangular and, from records, in range; and the statistics and the report
-//! renderers then run on it without panicking.
+//! dataset they return is rectangular and, from records, in range; and the statistics, the attribution drift
+//! (TreeSHAP of every row, whatever its values: NaN, ±inf, huge) and the report renderers then run on it without
+//! panicking, the nDCG in [0, 1].
 //!
 //! The first byte picks the reader (and the reference size, so both K-S and Wasserstein are reached); the
 //! rest is the file.
@@ -11,13 +12,17 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use fraudwatch_monitor::drift::{self, html, prometheus, Dataset, DriftReport, Reference, Sampling, Window};
+use fraudwatch_explain::Explainer;
+use fraudwatch_monitor::drift::{
+    self, html, prometheus, AttributionBaseline, Dataset, DriftReport, Reference, Sampling, Window,
+};
 use fraudwatch_core::card::{sha256_hex, ModelCard};
 use fraudwatch_core::schema::FEATURE_COUNT;
 use libfuzzer_sys::fuzz_target;
 
 const CARD: &[u8] = include_bytes!("../../model/card.json");
 const REFERENCE: &[u8] = include_bytes!("../../model/reference.csv.gz");
+const TREES: &[u8] = include_bytes!("../../model/trees.json");
 
 /// The first `rows` rows of the real reference: ≤ 1,000 rows get K-S, more get Wasserstein.
 fn reference(large: bool) -> &'static Dataset {
@@ -28,6 +33,15 @@ fn reference(large: bool) -> &'static Dataset {
         let full = Dataset::from_csv(REFERENCE).expect("the committed reference reads");
         let features = (0..FEATURE_COUNT).map(|i| full.feature(i)[..rows].to_vec()).collect();
         Dataset::from_columns(features, full.prediction().map(|p| p[..rows].to_vec()))
+    })
+}
+
+/// The committed model's explainer and the attribution of the reference's first 200 rows.
+fn attribution_baseline() -> &'static AttributionBaseline {
+    static BASELINE: OnceLock<AttributionBaseline> = OnceLock::new();
+    BASELINE.get_or_init(|| {
+        let explainer = Explainer::from_bytes(TREES, CARD).expect("the committed trees.json loads");
+        AttributionBaseline::new(explainer, reference(false))
     })
 }
 
@@ -98,6 +112,8 @@ fuzz_target!(|data: &[u8]| {
             assert!((0.0..=1.0).contains(&column.score), "{}: K-S p-value {}", column.column, column.score);
         }
     }
+    let attribution = attribution_baseline().compare(&current);
+    assert!((0.0..=1.0 + 1e-12).contains(&attribution.ndcg), "nDCG {}", attribution.ndcg);
     let at = time::macros::datetime!(2026-11-22 10:00 UTC);
     let report = DriftReport {
         run_id: "fuzz".into(),
@@ -108,15 +124,24 @@ fuzz_target!(|data: &[u8]| {
         reference_rows: reference.rows(),
         window_rows: rows,
         corrupt_objects: 0,
-        sampling: Sampling { listed_objects: rows, max_rows: 100_000, sampled: false, seed: 0 },
+        sampling: Sampling {
+            listed_objects: rows,
+            listed_records: rows,
+            read_objects: rows,
+            duplicates: 0,
+            max_rows: 100_000,
+            sampled: false,
+            seed: 0,
+        },
         window_model_versions: BTreeMap::from([("v1".to_string(), rows)]),
         fraud_rate: current.fraud_rate(),
-        summary: DriftReport::summarise(rows, Some(&drift)),
+        summary: DriftReport::summarise(rows, Some(&drift), Some(&attribution)),
         drift: Some(drift),
         stage: "fuzz".into(),
         expected_interval_seconds: 3600,
         important_features: vec!["V14".into(), "Amount".into()],
         feature_importance: BTreeMap::new(),
+        attribution: Some(attribution),
     };
     let _ = prometheus::prometheus_text(&report);
     let _ = html::render(&report);

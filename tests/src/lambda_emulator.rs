@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
-use crate::{find_binary, listening_port, repo_root, ServerProcess};
+use crate::{find_binary, listening_port, repo_root, ServerProcess, SqsServer, ACCESS_KEY, REGION, SECRET_KEY};
 
 pub struct LambdaEmulator {
     _process: ServerProcess,
@@ -72,6 +72,21 @@ impl LambdaEmulator {
             bail!("{health} answered {}; emulator log:\n{}", response.status(), process.log_tail());
         }
         Ok(LambdaEmulator { _process: process, port, _logs: logs })
+    }
+
+    /// The emulator serving predict as the local stack does: its log records go to a new queue `prediction-log` on
+    /// `sqs`, its model runs on the repository's ONNX Runtime library.
+    pub async fn start_predict(sqs: &SqsServer) -> Result<Self> {
+        let queue_url = sqs.create_queue("prediction-log", None).await?;
+        Self::start(&[
+            ("PREDICTION_LOG_QUEUE_URL", queue_url),
+            ("AWS_ENDPOINT_URL_SQS", sqs.endpoint()),
+            ("AWS_ACCESS_KEY_ID", ACCESS_KEY.into()),
+            ("AWS_SECRET_ACCESS_KEY", SECRET_KEY.into()),
+            ("AWS_REGION", REGION.into()),
+            ("ORT_DYLIB_PATH", env!("ORT_DYLIB_PATH").into()),
+        ])
+        .await
     }
 
     /// The base URL of a function's HTTP (function URL / API Gateway) emulation.

@@ -4,8 +4,10 @@
 //!
 //! - [`S3Server`]: `s3s-fs` (S3 over a temporary directory, checks SigV4), driven by the real `aws-sdk-s3`;
 //! - [`SqsServer`]: moto's server (SQS), driven by the real `aws-sdk-sqs`;
-//! - [`Pushgateway`]: Debian's `prometheus-pushgateway`;
-//! - [`Prometheus`]: Debian's `prometheus`, with rule files.
+//! - [`Pushgateway`]: Debian's `prometheus-pushgateway` (plain, or with TLS and basic auth);
+//! - [`Prometheus`]: Debian's `prometheus`, with rule files (and, if given, an Alertmanager to send to);
+//! - [`alerting::Alertmanager`]: Debian's `prometheus-alertmanager` with the checked-in configuration, delivering
+//!   e-mail to [`alerting::SmtpServer`], PyPI's `aiosmtpd` writing a maildir.
 //!
 //! Binaries are found on `PATH`, then in the repo's `.venv/bin` and `~/.cargo/bin` (where
 //! `scripts/bootstrap` installs them). A missing binary is a test failure that says how to install it,
@@ -18,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
+pub mod alerting;
 pub mod event_source;
 pub mod lambda_emulator;
 
@@ -45,7 +48,7 @@ pub fn sample_data() -> PathBuf {
 pub fn committed_model_as(version: &str, threshold: Option<f64>) -> Result<tempfile::TempDir> {
     let dir = tempfile::tempdir()?;
     let model = repo_root().join("model");
-    for name in ["model.onnx", "reference.csv.gz"] {
+    for name in ["model.onnx", "reference.csv.gz", "trees.json"] {
         std::fs::copy(model.join(name), dir.path().join(name))?;
     }
     let mut card: serde_json::Value = serde_json::from_slice(&std::fs::read(model.join("card.json"))?)?;
@@ -429,33 +432,115 @@ impl SqsServer {
     }
 }
 
-/// Debian's Prometheus Pushgateway.
+/// Debian's Prometheus Pushgateway: plain HTTP ([`Pushgateway::start`]), or as a deployment runs it
+/// ([`Pushgateway::start_secured`]).
 pub struct Pushgateway {
     _process: ServerProcess,
     port: u16,
     _data: tempfile::TempDir,
+    credentials: Option<GatewayCredentials>,
+}
+
+/// What a client of a secured Pushgateway needs: the basic-auth user and the CA that signed its certificate.
+#[derive(Debug, Clone)]
+pub struct GatewayCredentials {
+    pub username: String,
+    pub password: String,
+    /// PEM.
+    pub ca_certificate: String,
 }
 
 impl Pushgateway {
     pub async fn start() -> Result<Self> {
         let data = tempfile::tempdir()?;
+        let (process, port) =
+            ServerProcess::start_on_any_port("pushgateway", Self::command(&[])?, data.path(), "/-/ready").await?;
+        Ok(Pushgateway { _process: process, port, _data: data, credentials: None })
+    }
+
+    /// With TLS and basic auth from the gateway's own `--web.config.file`: a certificate for 127.0.0.1 signed by a
+    /// CA made here, and `username` with a bcrypt hash of `password`.
+    pub async fn start_secured(username: &str, password: &str) -> Result<Self> {
+        let data = tempfile::tempdir()?;
+        let (ca_certificate, certificate, key) = certificate_for_loopback()?;
+        let (cert_file, key_file) = (data.path().join("gateway.crt"), data.path().join("gateway.key"));
+        std::fs::write(&cert_file, certificate)?;
+        std::fs::write(&key_file, key)?;
+        // The lowest bcrypt cost: the gateway checks the hash on every request of a test.
+        let hash = bcrypt::hash(password, 4)?;
+        let web_config = data.path().join("web.yml");
+        std::fs::write(
+            &web_config,
+            format!(
+                "tls_server_config:\n  cert_file: {}\n  key_file: {}\nbasic_auth_users:\n  {username}: '{hash}'\n",
+                cert_file.display(),
+                key_file.display()
+            ),
+        )?;
+        let flag = format!("--web.config.file={}", web_config.display());
+        let process = ServerProcess::spawn("pushgateway", Self::command(&[&flag])?, data.path())?;
+        let port = listening_port(process.pid().context("just spawned")?, Duration::from_secs(30))
+            .await
+            .with_context(|| format!("pushgateway; log:\n{}", process.log_tail()))?;
+        let credentials = GatewayCredentials { username: username.into(), password: password.into(), ca_certificate };
+        let gateway = Pushgateway { _process: process, port, _data: data, credentials: Some(credentials) };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while gateway.get("/-/ready").await.is_err() {
+            anyhow::ensure!(Instant::now() < deadline, "pushgateway not ready; log:\n{}", gateway._process.log_tail());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(gateway)
+    }
+
+    fn command(flags: &[&str]) -> Result<Command> {
         let mut cmd = Command::new(find_binary("prometheus-pushgateway")?);
         cmd.arg("--web.listen-address=127.0.0.1:0");
         // Debian's build persists to /var/lib/prometheus/pushgateway.data by default: every gateway would
         // start with the metrics earlier runs pushed. Empty = in memory only, so each test starts clean.
-        cmd.arg("--persistence.file=");
-        let (process, port) = ServerProcess::start_on_any_port("pushgateway", cmd, data.path(), "/-/ready").await?;
-        Ok(Pushgateway { _process: process, port, _data: data })
+        cmd.arg("--persistence.file=").args(flags);
+        Ok(cmd)
     }
 
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.credentials.is_some() { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
+    }
+
+    /// The credentials of a secured gateway.
+    pub fn credentials(&self) -> Option<&GatewayCredentials> {
+        self.credentials.as_ref()
     }
 
     /// The Pushgateway's `/metrics` page.
     pub async fn metrics_text(&self) -> Result<String> {
-        Ok(reqwest::get(format!("{}/metrics", self.url())).await?.error_for_status()?.text().await?)
+        self.get("/metrics").await
     }
+
+    /// `GET path`, trusting the gateway's CA and authenticated when it is secured.
+    async fn get(&self, path: &str) -> Result<String> {
+        let mut http = reqwest::Client::builder();
+        if let Some(c) = &self.credentials {
+            http = http.add_root_certificate(reqwest::Certificate::from_pem(c.ca_certificate.as_bytes())?);
+        }
+        let mut request = http.build()?.get(format!("{}{path}", self.url()));
+        if let Some(c) = &self.credentials {
+            request = request.basic_auth(&c.username, Some(&c.password));
+        }
+        Ok(request.send().await?.error_for_status()?.text().await?)
+    }
+}
+
+/// A CA certificate, and a server certificate for 127.0.0.1 and localhost it signed, with the server's key: PEM.
+fn certificate_for_loopback() -> Result<(String, String, String)> {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+    let mut ca = CertificateParams::new(Vec::<String>::new())?;
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name.push(DnType::CommonName, "fraudwatch tests CA");
+    let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate()?)?;
+    let key = KeyPair::generate()?;
+    let server =
+        CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])?.signed_by(&key, &ca)?;
+    Ok((ca.pem(), server.pem(), key.serialize_pem()))
 }
 
 /// Debian's Prometheus, scraping a Pushgateway and evaluating rule files.
@@ -468,14 +553,28 @@ pub struct Prometheus {
 impl Prometheus {
     /// Starts Prometheus scraping `pushgateway_url` every `interval` and evaluating `rule_files` as often.
     pub async fn start(pushgateway_url: &str, rule_files: &[PathBuf], interval: Duration) -> Result<Self> {
+        Self::start_sending_to(pushgateway_url, rule_files, interval, None).await
+    }
+
+    /// [`Prometheus::start`], sending the alerts to the Alertmanager at `alertmanager_url` if one is given.
+    pub async fn start_sending_to(
+        pushgateway_url: &str,
+        rule_files: &[PathBuf],
+        interval: Duration,
+        alertmanager_url: Option<&str>,
+    ) -> Result<Self> {
         let dir = tempfile::tempdir()?;
         let target = pushgateway_url.trim_start_matches("http://");
         let secs = format!("{}s", interval.as_secs().max(1));
         let rules: Vec<String> = rule_files.iter().map(|p| format!("  - {}", p.display())).collect();
-        let config = format!(
+        let mut config = format!(
             "global:\n  scrape_interval: {secs}\n  evaluation_interval: {secs}\nrule_files:\n{}\nscrape_configs:\n  - job_name: pushgateway\n    honor_labels: true\n    static_configs:\n      - targets: ['{target}']\n",
             rules.join("\n")
         );
+        if let Some(url) = alertmanager_url {
+            let target = url.trim_start_matches("http://");
+            config += &format!("alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['{target}']\n");
+        }
         let config_path = dir.path().join("prometheus.yml");
         std::fs::write(&config_path, config)?;
         let mut cmd = Command::new(find_binary("prometheus")?);
@@ -500,6 +599,7 @@ impl Prometheus {
                 name: a["labels"]["alertname"].as_str().unwrap_or_default().to_string(),
                 state: a["state"].as_str().unwrap_or_default().to_string(),
                 labels: serde_json::from_value(a["labels"].clone()).unwrap_or_default(),
+                annotations: serde_json::from_value(a["annotations"].clone()).unwrap_or_default(),
             })
             .collect())
     }
@@ -549,6 +649,8 @@ pub struct Alert {
     /// `pending` or `firing`.
     pub state: String,
     pub labels: std::collections::BTreeMap<String, String>,
+    /// `summary`, `description`, `runbook_url`, as Prometheus rendered them.
+    pub annotations: std::collections::BTreeMap<String, String>,
 }
 
 /// `n` realistic prediction-log records, one every `spacing` from `start`: the features of real held-out
@@ -594,7 +696,25 @@ pub fn prediction_records(
                 threshold: card.threshold,
                 latency_us: 40 + (i as u64 % 25),
                 transaction_id: Some(format!("tx-{i:06}")),
+                explanation: None,
             }
         })
         .collect())
+}
+
+/// `fraudctl` (the binary at `path`, i.e. `env!("CARGO_BIN_EXE_fraudctl")`) configured only through the environment
+/// an operator sets, pointing at `s3`, with nothing read from the user's AWS files.
+pub fn fraudctl_against(path: &str, s3: &S3Server) -> Command {
+    let mut command = Command::new(path);
+    command
+        .env_clear()
+        .env("AWS_ENDPOINT_URL", s3.endpoint())
+        .env("S3_FORCE_PATH_STYLE", "true")
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .env("AWS_REGION", REGION)
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    command
 }

@@ -12,7 +12,9 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use fraudwatch_core::aws::{self, CallBudget, LOGGER_S3, PREDICT_S3_FALLBACK, PREDICT_SQS};
 use fraudwatch_core::log_files::LogObjectName;
-use fraudwatch_core::log_record::{partition_prefix, PredictionLogRecord, PREDICTION_LOG_PREFIX};
+use fraudwatch_core::log_record::{
+    partition_prefix, LoggedContribution, LoggedExplanation, PredictionLogRecord, PREDICTION_LOG_PREFIX,
+};
 use fraudwatch_core::metric_names::{
     LOG_ENQUEUE_FAILURES_TOTAL, LOG_ENQUEUE_SECONDS, LOG_ONLY_IN_STDOUT_TOTAL, LOG_WRITTEN_BY_FALLBACK_TOTAL,
 };
@@ -166,6 +168,44 @@ async fn every_prediction_sent_through_sqs_becomes_exactly_one_object() {
     assert_logged_exactly(&s3, &records).await;
 }
 
+/// Schema version 1 records still in the queue when version 2 is deployed, and version 2 records of explained
+/// predictions, go through the logger unchanged: one object each, reading back as what was sent.
+#[tokio::test]
+async fn version_1_records_and_explained_records_are_written_as_they_are() {
+    let (s3, sqs) = tokio::join!(s3_with_bucket(), SqsServer::start());
+    let sqs = sqs.unwrap();
+    let queue = sqs.create_queue("prediction-log", None).await.unwrap();
+    let explainer = predict::embedded_explainer().unwrap();
+    let mut records = records(30);
+    for (i, record) in records.iter_mut().enumerate() {
+        if i % 3 == 0 {
+            record.schema_version = 1;
+        } else if i % 3 == 1 {
+            let contributions = explainer.contributions(&record.features.0);
+            let top = contributions.top(5);
+            let shown: f64 = top.iter().map(|r| r.contribution).sum();
+            record.explanation = Some(LoggedExplanation {
+                bias: contributions.bias as f32,
+                margin: contributions.margin as f32,
+                top: top
+                    .iter()
+                    .map(|r| LoggedContribution { feature: r.feature.into(), contribution: r.contribution as f32 })
+                    .collect(),
+                other_features: (contributions.features.iter().sum::<f64>() - shown) as f32,
+            });
+        }
+    }
+    assert_eq!(sink(&sqs, &queue, &s3).submit(&records).await.queued, 30);
+    let esm = mapping(&sqs, &queue);
+    let responses = drain(&esm, &Logger::new(s3_store(&s3))).await;
+    assert!(responses.iter().all(|r| r.batch_item_failures.is_empty()), "{responses:?}");
+    assert_logged_exactly(&s3, &records).await;
+    let key = records[0].s3_key();
+    let object = s3.client().get_object().bucket(BUCKET).key(&key).send().await.unwrap();
+    let text = String::from_utf8(object.body.collect().await.unwrap().to_vec()).unwrap();
+    assert!(text.starts_with("{\"schema_version\":1,") && !text.contains("explanation"), "{text}");
+}
+
 /// The real S3 store, signalling after its `after`-th successful write: lets the test kill the server at
 /// an exact point in the middle of a batch, which a real server cannot be asked to arrange. With `hold`, writes
 /// after the first `after` wait until it opens (the test opens it once the server is down), so none of them can
@@ -246,7 +286,7 @@ async fn a_bad_message_fails_alone_and_its_batch_is_written() {
     let esm = mapping(&sqs, &queue);
     let from_the_future = {
         let mut v: serde_json::Value = serde_json::from_slice(&records[0].encode()).unwrap();
-        v["schema_version"] = 2.into();
+        v["schema_version"] = 3.into();
         v["prediction_id"] = uuid::Uuid::now_v7().to_string().into();
         v.to_string()
     };

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use aws_sdk_s3::primitives::ByteStream;
 use fraudwatch_core::card::{sha256_hex, ModelCard};
 use fraudwatch_core::registry::{Registry, RegistryError, RegistryUri, CARD_FILE, MODEL_FILE, REFERENCE_FILE};
+use fraudwatch_explain::Explainer;
 use fraudwatch_model::FraudModel;
 use fraudwatch_tests::{committed_model_as, repo_root, S3Server};
 use predict::config::{PredictConfig, StartupError};
@@ -33,11 +34,17 @@ async fn start() -> (S3Server, Registry) {
     (server, registry)
 }
 
+const TREES_FILE: &str = "trees.json";
+
 /// predict's cold start as `main` runs it: configuration from the environment, then `load_model`.
-async fn cold_start(server: &S3Server) -> Result<FraudModel, StartupError> {
+async fn cold_start_explained(server: &S3Server) -> Result<(FraudModel, Option<Explainer>), StartupError> {
     let env = [("PREDICTION_LOG_QUEUE_URL", "http://127.0.0.1:1/queue"), ("MODEL_REGISTRY_URI", &registry_uri())];
     let config = PredictConfig::from_env(&env).unwrap();
     predict::load_model(&config.model_source, &config.onnx_runtime, &server.client()).await
+}
+
+async fn cold_start(server: &S3Server) -> Result<FraudModel, StartupError> {
+    cold_start_explained(server).await.map(|(model, _)| model)
 }
 
 async fn overwrite(server: &S3Server, version_file: &str, bytes: Vec<u8>) {
@@ -72,14 +79,18 @@ async fn a_cold_start_serves_the_champion_and_rollback_restores_the_previous_one
         registry.list().await.unwrap().into_iter().map(|v| (v.version, v.champion)).collect();
     assert_eq!(listed, [("v1".to_string(), false), ("v2".to_string(), true)]);
 
-    let model = cold_start(&server).await.unwrap();
+    let (model, explainer) = cold_start_explained(&server).await.unwrap();
     assert_eq!((model.version(), model.threshold()), ("v2", 0.75));
     assert!(model.score(&[0.0; 29]).is_ok(), "the champion is a working ONNX session");
-    let (card_json, reference) = registry.champion_reference().await.unwrap();
-    assert_eq!(reference, std::fs::read(v1_dir().join(REFERENCE_FILE)).unwrap());
+    let explainer = explainer.expect("the champion's trees.json came with it");
+    assert_eq!(explainer.bias(), Explainer::from_dir(&v1_dir()).unwrap().bias());
+    let champion = registry.champion_reference().await.unwrap();
+    assert_eq!(champion.reference, std::fs::read(v1_dir().join(REFERENCE_FILE)).unwrap());
+    assert_eq!(champion.explanation.unwrap(), std::fs::read(v1_dir().join(TREES_FILE)).unwrap());
     let reference = drift_check::reference_from_registry(&registry).await.unwrap();
     assert_eq!(reference.model_version, "v2", "drift-check compares with the champion's own reference");
-    assert!(String::from_utf8(card_json).unwrap().contains("\"v2\""));
+    assert!(reference.attribution.is_some(), "and explains the window with the champion's trees");
+    assert!(String::from_utf8(champion.card_json).unwrap().contains("\"v2\""));
 
     let rolled_back = registry.rollback().await.unwrap();
     assert_eq!((rolled_back.version.as_str(), rolled_back.previous.len()), ("v1", 0));
@@ -158,4 +169,55 @@ async fn unknown_versions_and_broken_pointers_are_named() {
     let repaired = registry.promote("v1").await.unwrap();
     assert!(repaired.replaced_broken_pointer.is_some());
     assert_eq!(cold_start(&server).await.unwrap().version(), "v1");
+}
+
+#[tokio::test]
+async fn a_champion_whose_trees_are_missing_or_tampered_fails_the_cold_start_and_a_push_completes_it() {
+    let (server, registry) = start().await;
+    registry.push(&v1_dir()).await.unwrap();
+    assert!(server.keys(BUCKET, &format!("{PREFIX}/v1/{TREES_FILE}")).await.unwrap().len() == 1, "push uploads it");
+    registry.promote("v1").await.unwrap();
+
+    // A version pushed before `fraudctl model push` uploaded trees.json: its card names the file.
+    server.client().delete_object().bucket(BUCKET).key(format!("{PREFIX}/v1/{TREES_FILE}")).send().await.unwrap();
+    let err = registry_error(cold_start(&server).await.unwrap_err());
+    assert!(matches!(err, RegistryError::MissingExplanation { .. }), "{err}");
+    assert!(err.to_string().contains("v1/trees.json is missing: the version's card names it"), "{err}");
+    assert!(err.to_string().contains("pushing its directory again"), "{err}");
+    let err = drift_check::reference_from_registry(&registry).await.unwrap_err();
+    assert!(err.to_string().contains("v1/trees.json is missing"), "drift-check refuses it too: {err}");
+
+    // Pushing the same directory again completes the version.
+    assert!(!registry.push(&v1_dir()).await.unwrap().already_present);
+    let (_, explainer) = cold_start_explained(&server).await.unwrap();
+    assert!(explainer.is_some());
+
+    let mut trees = std::fs::read(v1_dir().join(TREES_FILE)).unwrap();
+    trees[10] ^= 1;
+    overwrite(&server, "v1/trees.json", trees).await;
+    let err = registry_error(cold_start(&server).await.unwrap_err());
+    assert!(
+        matches!(err, RegistryError::ChecksumMismatch { .. }) && err.to_string().contains("v1/trees.json"),
+        "{err}"
+    );
+    assert!(matches!(registry.show("v1").await.unwrap_err(), RegistryError::ChecksumMismatch { .. }));
+}
+
+#[tokio::test]
+async fn a_champion_whose_card_names_no_explanation_is_served_without_reasons() {
+    let (server, registry) = start().await;
+    let old = committed_model_as("v0", None).unwrap();
+    let mut card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(old.path().join(CARD_FILE)).unwrap()).unwrap();
+    card.as_object_mut().unwrap().remove("explanation");
+    std::fs::write(old.path().join(CARD_FILE), serde_json::to_vec(&card).unwrap()).unwrap();
+    std::fs::remove_file(old.path().join(TREES_FILE)).unwrap();
+    registry.push(old.path()).await.unwrap();
+    assert!(server.keys(BUCKET, &format!("{PREFIX}/v0/{TREES_FILE}")).await.unwrap().is_empty());
+    registry.promote("v0").await.unwrap();
+
+    let (model, explainer) = cold_start_explained(&server).await.unwrap();
+    assert_eq!((model.version(), explainer.is_none()), ("v0", true));
+    let reference = drift_check::reference_from_registry(&registry).await.unwrap();
+    assert!(reference.attribution.is_none(), "attribution drift is not measured for it");
 }

@@ -5,8 +5,13 @@
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use fraudwatch_core::alert_thresholds::{DRIFT_MIN_WINDOW_ROWS, FRAUD_RATE_ALERT, FRAUD_RATE_MIN_WINDOW_ROWS};
+use fraudwatch_core::alert_thresholds::{
+    ATTRIBUTION_NDCG_ALERT, DRIFT_MIN_WINDOW_ROWS, FRAUD_RATE_ALERT, FRAUD_RATE_MIN_WINDOW_ROWS,
+    QUALITY_MIN_FLAGGED_ROWS, QUALITY_MIN_LABELLED_FRAUDS, QUALITY_MIN_LABEL_COVERAGE, QUALITY_MIN_WINDOW_ROWS,
+    QUALITY_TOLERANCE,
+};
 use fraudwatch_core::aws::{DRIFT_S3, PREDICT_S3_FALLBACK, PREDICT_SQS};
+use fraudwatch_core::log_record::{LoggedContribution, LoggedExplanation};
 use fraudwatch_core::schema::FEATURE_NAMES;
 use fraudwatch_monitor::drift::pushgateway::PUSH_TIMEOUT;
 use fraudwatch_tests::{prediction_records, repo_root, LOGGER_BATCHED_BATCH_SIZE, LOGGER_BATCH_SIZE};
@@ -60,6 +65,14 @@ fn template_parameters_default_to_the_code_s_numbers() {
     assert_eq!(number(&p["DriftMaxRows"]["Default"]) as usize, drift_check::DEFAULT_MAX_ROWS);
     let default_interval = drift_check::DriftCheckConfig::from_env(&[("LOG_BUCKET", "b")]).unwrap().interval_seconds;
     assert_eq!(number(&p["DriftIntervalMinutes"]["Default"]) as u64 * 60, default_interval);
+    let quality = drift_check::DriftCheckConfig::from_env(&[("LOG_BUCKET", "b")]).unwrap().quality;
+    assert_eq!(number(&p["QualityLookbackDays"]["Default"]) as u32, quality.lookback_days);
+    assert_eq!(number(&p["QualityLookbackDays"]["MaxValue"]) as u32, drift_check::MAX_QUALITY_LOOKBACK_DAYS);
+    assert_eq!(number(&p["QualityMaxRows"]["Default"]) as usize, quality.max_rows);
+    assert_eq!(number(&p["LabelStaleDays"]["Default"]) as u32, quality.label_stale_days);
+    // LabelMaturityDays 0 leaves LABEL_MATURITY_DAYS unset: explicit labels, the code's default too.
+    assert_eq!(number(&p["LabelMaturityDays"]["Default"]), 0.0);
+    assert_eq!(quality.convention, fraudwatch_monitor::quality::LabelConvention::Explicit);
     let delivery = &p["PredictionLogDelivery"];
     assert_eq!(delivery["Default"].as_str(), Some(LogDelivery::PerPrediction.as_str()));
     let allowed: Vec<&str> =
@@ -147,6 +160,12 @@ fn no_alert_rule_hard_codes_a_threshold_or_names_a_feature() {
                 FRAUD_RATE_ALERT.to_string(),
                 DRIFT_MIN_WINDOW_ROWS.to_string(),
                 FRAUD_RATE_MIN_WINDOW_ROWS.to_string(),
+                ATTRIBUTION_NDCG_ALERT.to_string(),
+                QUALITY_TOLERANCE.to_string(),
+                QUALITY_MIN_LABELLED_FRAUDS.to_string(),
+                QUALITY_MIN_FLAGGED_ROWS.to_string(),
+                QUALITY_MIN_LABEL_COVERAGE.to_string(),
+                QUALITY_MIN_WINDOW_ROWS.to_string(),
             ] {
                 let hard_coded = expr.split(|c: char| !(c.is_ascii_digit() || c == '.')).any(|w| w == number);
                 assert!(!hard_coded, "{name:?} writes {number}: compare with the pushed threshold instead\n{expr}");
@@ -178,12 +197,36 @@ fn glue_columns(table: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The Glue table Athena reads the logs through has exactly the record's fields, with the 29 features.
+/// The Hive type Athena's JSON SerDe reads a JSON value as (numbers as `double`, as the table declares them;
+/// struct fields in name order, which is how the table lists them: the SerDe matches them by name).
+fn hive_type(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Number(_) => "double".into(),
+        serde_json::Value::String(_) => "string".into(),
+        serde_json::Value::Bool(_) => "boolean".into(),
+        serde_json::Value::Array(items) => format!("array<{}>", hive_type(&items[0])),
+        serde_json::Value::Object(fields) => {
+            let fields: Vec<String> = fields.iter().map(|(k, v)| format!("{k}:{}", hive_type(v))).collect();
+            format!("struct<{}>", fields.join(","))
+        }
+        serde_json::Value::Null => panic!("a null field has no type"),
+    }
+}
+
+/// The Glue table Athena reads the logs through has exactly the record's fields (of an explained prediction,
+/// the only one with every field), with the 29 features and the explanation's structure.
 #[test]
 fn the_glue_table_s_columns_are_the_log_record_s_fields() {
     let t = template();
     let columns = glue_columns(&t["Resources"]["PredictionLogsTable"]);
-    let record = &prediction_records(1, time::OffsetDateTime::now_utc(), time::Duration::SECOND).unwrap()[0];
+    let mut record = prediction_records(1, time::OffsetDateTime::now_utc(), time::Duration::SECOND).unwrap().remove(0);
+    let contribution = |feature: &str, contribution| LoggedContribution { feature: feature.into(), contribution };
+    record.explanation = Some(LoggedExplanation {
+        bias: -7.9,
+        margin: -9.1,
+        top: vec![contribution("V14", -0.8), contribution("V4", -0.4)],
+        other_features: 0.0,
+    });
     let json: serde_json::Value = serde_json::from_slice(&record.encode()).unwrap();
     let mut fields: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
     let mut names: Vec<&str> = columns.iter().map(|(n, _)| n.as_str()).collect();
@@ -193,6 +236,80 @@ fn the_glue_table_s_columns_are_the_log_record_s_fields() {
     let features = &columns.iter().find(|(n, _)| n == "features").unwrap().1;
     let expected: Vec<String> = FEATURE_NAMES.iter().map(|f| format!("{f}:double")).collect();
     assert_eq!(features, &format!("struct<{}>", expected.join(",")));
+    let explanation = &columns.iter().find(|(n, _)| n == "explanation").unwrap().1;
+    assert_eq!(explanation, &hive_type(&json["explanation"]));
+}
+
+/// The Glue table over `labels/` has exactly the label record's fields, as predict and fraudctl write them.
+#[test]
+fn the_labels_glue_table_s_columns_are_the_label_record_s_fields() {
+    use fraudwatch_core::label::{encode_json_lines, LabelRecord, LabelTarget, LABEL_FIELDS};
+    let t = template();
+    let table = &t["Resources"]["LabelsTable"]["Properties"]["TableInput"];
+    let mut columns: Vec<(&str, &str)> = table["StorageDescriptor"]["Columns"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|c| (c["Name"].as_str().unwrap(), c["Type"].as_str().unwrap()))
+        .collect();
+    columns.sort_unstable();
+    let mut fields = LABEL_FIELDS.to_vec();
+    fields.sort_unstable();
+    assert_eq!(columns.iter().map(|(n, _)| *n).collect::<Vec<_>>(), fields);
+    assert!(columns.contains(&("label", "int")), "{columns:?}");
+    // Every field a stored record can carry is a column (a record written with all of them, both id kinds).
+    let now = time::OffsetDateTime::now_utc();
+    for target in [LabelTarget::Prediction(uuid::Uuid::now_v7()), LabelTarget::Transaction("t-1".into())] {
+        let record = LabelRecord { target, is_fraud: true, labelled_at: now, source: Some("analyst".into()) };
+        let line: serde_json::Value = serde_json::from_slice(&encode_json_lines([&record])).unwrap();
+        for key in line.as_object().unwrap().keys() {
+            assert!(fields.contains(&key.as_str()), "{key} has no column");
+        }
+    }
+    // `!Sub s3://${DataBucket}/labels/dt=${!dt}/`: the layout of shared::label's keys.
+    let location = format!("{:?}", table["Parameters"]["storage.location.template"]);
+    let day = time::macros::date!(2026 - 11 - 22);
+    let layout = fraudwatch_core::label::label_partition_prefix(day).replace("2026-11-22", "${!dt}");
+    assert!(location.contains(&format!("/{layout}\"")), "{location} vs {layout}");
+}
+
+/// The Presto type Athena shows a Hive column type as (struct fields lower-cased, as Athena stores them).
+fn presto_type(hive: &str) -> String {
+    match hive {
+        "int" => "integer".into(),
+        "string" => "varchar".into(),
+        "double" | "boolean" | "bigint" => hive.into(),
+        s if s.starts_with("array<") => format!("array({})", presto_type(&s["array<".len()..s.len() - 1])),
+        s => {
+            let fields = s.strip_prefix("struct<").and_then(|f| f.strip_suffix('>')).expect("a struct");
+            let fields: Vec<String> = top_level_fields(fields)
+                .into_iter()
+                .map(|f| {
+                    let (name, ty) = f.split_once(':').unwrap();
+                    format!("{} {}", name.to_lowercase(), presto_type(ty))
+                })
+                .collect();
+            format!("row({})", fields.join(", "))
+        }
+    }
+}
+
+/// `a:int,b:struct<c:int,d:int>` → `["a:int", "b:struct<c:int,d:int>"]`.
+fn top_level_fields(fields: &str) -> Vec<&str> {
+    let (mut out, mut depth, mut start) = (Vec::new(), 0, 0);
+    for (i, c) in fields.char_indices() {
+        match c {
+            '<' => depth += 1,
+            '>' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(&fields[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&fields[start..]);
+    out
 }
 
 /// The deduplicating view has the table's columns and partition keys, and its Presto definition (base64 in
@@ -218,24 +335,6 @@ fn the_distinct_view_is_the_table_deduplicated_by_prediction_id() {
     let sub = untagged(&parts[1]["Fn::Base64"]);
     let json = sub.as_str().unwrap().replace("${AnalyticsDatabase}", "fraudwatch_test");
     let presto: serde_json::Value = serde_json::from_str(&json).expect("the view definition is JSON");
-    let presto_type = |hive: &str| -> String {
-        match hive {
-            "int" => "integer".into(),
-            "string" => "varchar".into(),
-            "double" | "boolean" | "bigint" => hive.into(),
-            s => {
-                let fields = s.strip_prefix("struct<").and_then(|f| f.strip_suffix('>')).expect("a struct");
-                let fields: Vec<String> = fields
-                    .split(',')
-                    .map(|f| {
-                        let (name, ty) = f.split_once(':').unwrap();
-                        format!("{} {ty}", name.to_lowercase())
-                    })
-                    .collect();
-                format!("row({})", fields.join(", "))
-            }
-        }
-    };
     let columns: Vec<(String, String)> = presto["columns"]
         .as_array()
         .unwrap()

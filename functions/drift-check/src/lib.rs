@@ -9,6 +9,12 @@
 //!   never fatal; a record found twice (a redelivery in batched mode) is compared once.
 //! - The report is saved before the push; a failed push fails the invocation (so Lambda retries and the
 //!   error alarm fires) with the report already in S3.
+//! - Attribution drift: the window's rows are explained with the model's trees (TreeSHAP) and their mean
+//!   |contribution| ranking compared with the reference's by nDCG, as SageMaker Clarify does; a model whose
+//!   card names no explanation is compared without it (the report says so).
+//! - The same run checks model quality (`fraudwatch_monitor::quality`): the labels under `labels/` joined to the
+//!   prediction logs of the quality window, and CBPE on the drift window; its section travels in the same report
+//!   and the same push, so drift and quality are never out of step and go stale together.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use fraudwatch_core::card::is_valid_version;
@@ -21,6 +27,8 @@ use fraudwatch_monitor::drift::prometheus::prometheus_text;
 use fraudwatch_monitor::drift::pushgateway::{BasicAuth, PushError, Pushgateway};
 use fraudwatch_monitor::drift::s3::{read_window, save_report, S3Error, SavedReport};
 use fraudwatch_monitor::drift::{compare, DriftError, DriftReport, Reference, Sampling, Window};
+use fraudwatch_monitor::quality::s3::check_quality;
+use fraudwatch_monitor::quality::{LabelConvention, QualitySettings};
 use lambda_runtime::{tracing, Diagnostic, LambdaEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -30,23 +38,34 @@ use time::OffsetDateTime;
 /// The training reference and its card, compiled in so a deployment is one artifact.
 pub const EMBEDDED_REFERENCE: &[u8] = include_bytes!("../../../model/reference.csv.gz");
 pub const EMBEDDED_CARD: &[u8] = include_bytes!("../../../model/card.json");
+/// The trees with covers the card names (`explanation.file`), to explain the window for attribution drift.
+pub const EMBEDDED_TREES: &[u8] = include_bytes!("../../../model/trees.json");
 
 /// The longest window a run may read (30 days, the template's `DriftWindowHours` maximum).
 pub const MAX_WINDOW_HOURS: u32 = 720;
 /// `DRIFT_MAX_ROWS` unless set (the template's `DriftMaxRows` default).
 pub const DEFAULT_MAX_ROWS: usize = 100_000;
+/// `QUALITY_LOOKBACK_DAYS` unless set: three months of prediction days.
+pub const DEFAULT_QUALITY_LOOKBACK_DAYS: u32 = 90;
+/// The longest quality window: the template's default retention of prediction logs and labels (400 days).
+pub const MAX_QUALITY_LOOKBACK_DAYS: u32 = 400;
+/// `QUALITY_MAX_ROWS` unless set.
+pub const DEFAULT_QUALITY_MAX_ROWS: usize = 100_000;
+/// `LABEL_STALE_DAYS` unless set.
+pub const DEFAULT_LABEL_STALE_DAYS: u32 = 3;
 
 /// The training reference of the model embedded in the binaries (predict serves that model when no
 /// registry is configured).
 pub fn load_reference() -> Result<Reference, ReferenceError> {
-    Reference::from_artifacts(EMBEDDED_CARD, EMBEDDED_REFERENCE)
+    Reference::from_artifacts(EMBEDDED_CARD, EMBEDDED_REFERENCE)?.with_explanation(EMBEDDED_CARD, Some(EMBEDDED_TREES))
 }
 
 /// The registry champion's own reference: traffic is compared with the reference of the model that
 /// serves it. Checked end to end (pointer → card → reference sha256).
 pub async fn reference_from_registry(registry: &Registry) -> Result<Reference, StartupError> {
-    let (card_json, reference) = registry.champion_reference().await?;
-    Ok(Reference::from_artifacts(&card_json, &reference)?)
+    let champion = registry.champion_reference().await?;
+    let reference = Reference::from_artifacts(&champion.card_json, &champion.reference)?;
+    Ok(reference.with_explanation(&champion.card_json, champion.explanation.as_deref())?)
 }
 
 /// Where the reference comes from: the registry's champion when `MODEL_REGISTRY_URI` is set (the same
@@ -107,6 +126,9 @@ pub struct DriftCheckConfig {
     /// `PUSHGATEWAY_BASIC_AUTH_SECRET_ARN` (optional): the Secrets Manager secret holding the gateway's
     /// credentials, read once at cold start; set, it requires an https:// `PUSHGATEWAY_URL`.
     pub pushgateway_secret_arn: Option<String>,
+    /// `QUALITY_LOOKBACK_DAYS` (default 90, 0 = off), `LABEL_MATURITY_DAYS` (unset = explicit labels),
+    /// `QUALITY_MAX_ROWS` (default 100,000), `LABEL_STALE_DAYS` (default 3).
+    pub quality: QualitySettings,
 }
 
 impl DriftCheckConfig {
@@ -149,8 +171,41 @@ impl DriftCheckConfig {
             stage,
             interval_seconds,
             pushgateway_secret_arn,
+            quality: quality_settings(env)?,
         })
     }
+}
+
+fn quality_settings(env: &impl EnvSource) -> Result<QualitySettings, ConfigError> {
+    let in_range = |var: &str, value: u32, range: std::ops::RangeInclusive<u32>| {
+        if range.contains(&value) {
+            Ok(value)
+        } else {
+            let (lo, hi) = (range.start(), range.end());
+            Err(ConfigError { var: var.into(), problem: format!("= {value} must be {lo} to {hi}") })
+        }
+    };
+    let lookback = parse_or(env, "QUALITY_LOOKBACK_DAYS", DEFAULT_QUALITY_LOOKBACK_DAYS)?;
+    let convention = match optional(env, "LABEL_MATURITY_DAYS") {
+        None => LabelConvention::Explicit,
+        Some(_) => LabelConvention::PositiveOnly {
+            maturity_days: in_range("LABEL_MATURITY_DAYS", parse_or(env, "LABEL_MATURITY_DAYS", 0)?, 1..=365)?,
+        },
+    };
+    let max_rows = parse_or(env, "QUALITY_MAX_ROWS", DEFAULT_QUALITY_MAX_ROWS)?;
+    if max_rows == 0 {
+        return Err(ConfigError { var: "QUALITY_MAX_ROWS".into(), problem: "= 0 must be at least 1".into() });
+    }
+    Ok(QualitySettings {
+        lookback_days: in_range("QUALITY_LOOKBACK_DAYS", lookback, 0..=MAX_QUALITY_LOOKBACK_DAYS)?,
+        convention,
+        max_rows,
+        label_stale_days: in_range(
+            "LABEL_STALE_DAYS",
+            parse_or(env, "LABEL_STALE_DAYS", DEFAULT_LABEL_STALE_DAYS)?,
+            1..=365,
+        )?,
+    })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -159,6 +214,8 @@ pub enum DriftCheckError {
     Input(String),
     #[error("reading the window: {0}")]
     Read(S3Error),
+    #[error("reading labels and the quality window: {0}")]
+    ReadQuality(S3Error),
     #[error("comparing the window with the reference: {0}")]
     Drift(#[from] DriftError),
     #[error("saving the report: {0}")]
@@ -172,6 +229,7 @@ impl From<DriftCheckError> for Diagnostic {
         let error_type = match e {
             DriftCheckError::Input(_) => "InvalidInput",
             DriftCheckError::Read(_) => "ReadWindowFailed",
+            DriftCheckError::ReadQuality(_) => "ReadQualityFailed",
             DriftCheckError::Drift(_) => "DriftComputationFailed",
             DriftCheckError::Save(_) => "SaveReportFailed",
             DriftCheckError::Push { .. } => "PushFailed",
@@ -255,10 +313,14 @@ pub struct RunSummary {
     pub dataset_drift: bool,
     pub prediction_drifted: Option<bool>,
     pub fraud_rate: Option<f64>,
+    /// nDCG of the window's attribution ranking against the reference's (`None`: no rows, or no explanation).
+    pub attribution_ndcg: Option<f64>,
     pub report: SavedReport,
     /// False when no Pushgateway is configured.
     pub pushed: bool,
     pub summary: String,
+    /// The quality section's one line (absent when the quality check is off).
+    pub quality: Option<String>,
 }
 
 /// The handler and what it holds across invocations.
@@ -309,6 +371,21 @@ impl App {
             .map_err(DriftCheckError::Read)?;
         let window_rows = logs.data.rows();
         let drift = if window_rows == 0 { None } else { Some(compare(&self.reference.data, &logs.data)?) };
+        let attribution = match (&drift, &self.reference.attribution) {
+            (Some(_), Some(baseline)) => Some(baseline.compare(&logs.data)),
+            _ => None,
+        };
+        let quality = check_quality(
+            &self.s3,
+            &self.config.bucket,
+            window.end,
+            &self.config.quality,
+            &self.reference.quality,
+            logs.data.prediction().filter(|scores| !scores.is_empty()),
+            now,
+        )
+        .await
+        .map_err(DriftCheckError::ReadQuality)?;
         let report = DriftReport {
             run_id: uuid::Uuid::now_v7().to_string(),
             started_at,
@@ -329,12 +406,14 @@ impl App {
             },
             window_model_versions: logs.model_versions,
             fraud_rate: logs.data.fraud_rate(),
-            summary: DriftReport::summarise(window_rows, drift.as_ref()),
+            summary: DriftReport::summarise(window_rows, drift.as_ref(), attribution.as_ref()),
             drift,
             stage: self.config.stage.clone(),
             expected_interval_seconds: self.config.interval_seconds,
             important_features: self.reference.important_features.clone(),
             feature_importance: self.reference.feature_importance.clone(),
+            attribution,
+            quality,
         };
         metrics::histogram!(DRIFT_CHECK_WINDOW_ROWS).record(window_rows as f64);
         let saved = save_report(&self.s3, &self.config.bucket, &report).await.map_err(DriftCheckError::Save)?;
@@ -349,6 +428,9 @@ impl App {
             "{}",
             report.summary
         );
+        if let Some(q) = &report.quality {
+            tracing::info!(run_id = report.run_id, quality_window_start = %q.window.start, "{}", q.summary);
+        }
         let pushed = match &self.pushgateway {
             Some(gateway) => {
                 gateway.push(prometheus_text(&report)).await.map_err(|source| {
@@ -373,8 +455,10 @@ impl App {
             dataset_drift: drift.is_some_and(|d| d.dataset_drift),
             prediction_drifted: drift.and_then(|d| d.prediction.as_ref()).map(|p| p.drifted),
             fraud_rate: report.fraud_rate,
+            attribution_ndcg: report.attribution.as_ref().map(|a| a.ndcg),
             report: saved,
             pushed,
+            quality: report.quality.as_ref().map(|q| q.summary.clone()),
             summary: report.summary,
         })
     }
@@ -449,6 +533,12 @@ mod tests {
                 stage: "local".into(),
                 interval_seconds: 3600,
                 pushgateway_secret_arn: None,
+                quality: QualitySettings {
+                    lookback_days: 90,
+                    convention: LabelConvention::Explicit,
+                    max_rows: 100_000,
+                    label_stale_days: 3,
+                },
             }
         );
         let err = |env: &[(&str, &str); 2]| DriftCheckConfig::from_env(env).unwrap_err().var;
@@ -458,14 +548,25 @@ mod tests {
         assert_eq!(err(&[("PUSHGATEWAY_URL", "http://x:9091"), ("DRIFT_MAX_ROWS", "5")]), "LOG_BUCKET");
         assert_eq!(err(&[("LOG_BUCKET", "b"), ("DRIFT_INTERVAL_SECONDS", "10")]), "DRIFT_INTERVAL_SECONDS");
         assert_eq!(err(&[("LOG_BUCKET", "b"), ("FRAUDWATCH_STAGE", "dev/1")]), "FRAUDWATCH_STAGE");
+        assert_eq!(err(&[("LOG_BUCKET", "b"), ("QUALITY_LOOKBACK_DAYS", "401")]), "QUALITY_LOOKBACK_DAYS");
+        assert_eq!(err(&[("LOG_BUCKET", "b"), ("LABEL_MATURITY_DAYS", "0")]), "LABEL_MATURITY_DAYS");
+        assert_eq!(err(&[("LOG_BUCKET", "b"), ("LABEL_MATURITY_DAYS", "soon")]), "LABEL_MATURITY_DAYS");
+        assert_eq!(err(&[("LOG_BUCKET", "b"), ("QUALITY_MAX_ROWS", "0")]), "QUALITY_MAX_ROWS");
+        assert_eq!(err(&[("LOG_BUCKET", "b"), ("LABEL_STALE_DAYS", "0")]), "LABEL_STALE_DAYS");
+        let positive_only = DriftCheckConfig::from_env(&[("LOG_BUCKET", "b"), ("LABEL_MATURITY_DAYS", "120")]).unwrap();
+        assert_eq!(positive_only.quality.convention, LabelConvention::PositiveOnly { maturity_days: 120 });
         let plain =
             [("LOG_BUCKET", "b"), ("PUSHGATEWAY_URL", "http://x:9091"), ("PUSHGATEWAY_BASIC_AUTH_SECRET_ARN", "arn")];
         assert_eq!(DriftCheckConfig::from_env(&plain).unwrap_err().var, "PUSHGATEWAY_URL");
     }
 
     #[test]
-    fn the_embedded_reference_is_the_card_s() {
+    fn the_embedded_reference_is_the_card_s_and_explains_its_rows() {
         let r = load_reference().unwrap();
         assert_eq!((r.model_version.as_str(), r.data.rows()), ("v1", 5000));
+        let attribution = &r.attribution.unwrap().reference;
+        assert_eq!(attribution.rows, 5000);
+        // The reference's most attributed feature is the card's most important one by gain.
+        assert_eq!(attribution.ranking()[0].0, "V14");
     }
 }

@@ -18,7 +18,12 @@ async fn main() -> Result<(), StartupFailure> {
         Some(arn) => Some(pushgateway_auth(&aws_sdk_secretsmanager::Client::new(&sdk), arn).await?),
         None => None,
     };
-    tracing::info!(model_version = reference.model_version, reference_rows = reference.data.rows(), "reference loaded");
+    tracing::info!(
+        model_version = reference.model_version,
+        reference_rows = reference.data.rows(),
+        explained = reference.attribution.is_some(),
+        "reference loaded"
+    );
     let metrics = telemetry::init_metrics("drift-check", &config.stage)?;
     let app = &App::new(aws::s3_client(&sdk, &ProcessEnv, DRIFT_S3)?, config, reference, auth)?;
     metrics_cloudwatch_embedded::lambda::service::run(

@@ -1,43 +1,21 @@
 //! Request JSON → response JSON through the handler in-process, and the model call alone.
 //! Run: `cargo bench -p predict --bench handler`.
 
+mod common;
+
+use common::{event, Discard, TRANSACTION};
 use criterion::{criterion_group, criterion_main, Criterion};
-use fraudwatch_core::log_record::PredictionLogRecord;
 use fraudwatch_core::schema::parse_transaction;
 use fraudwatch_model::locate_onnx_runtime;
 use predict::api::App;
-use predict::log_sink::{Delivery, PredictionLogSink};
-
-/// Discards records: the bench measures the handler, not a queue.
-struct Discard;
-
-impl PredictionLogSink for Discard {
-    async fn submit(&self, records: &[PredictionLogRecord]) -> Delivery {
-        Delivery { queued: records.len(), ..Delivery::default() }
-    }
-}
-
-const TRANSACTION: &str = r#"{"V1":-1.3598071336738,"V2":-0.0727811733098497,"V3":2.53634673796914,"V4":1.37815522427443,"V5":-0.338320769942518,"V6":0.462387777762292,"V7":0.239598554061257,"V8":0.0986979012610507,"V9":0.363786969611213,"V10":0.0907941719789316,"V11":-0.551599533260813,"V12":-0.617800855762348,"V13":-0.991389847235408,"V14":-0.311169353699879,"V15":1.46817697209427,"V16":-0.470400525259478,"V17":0.207971241929242,"V18":0.0257905801985591,"V19":0.403992960255733,"V20":0.251412098239705,"V21":-0.018306777944153,"V22":0.277837575558899,"V23":-0.110473910188767,"V24":0.0669280749146731,"V25":0.128539358273528,"V26":-0.189114843888824,"V27":0.133558376740387,"V28":-0.0210530534538215,"Amount":149.62}"#;
-
-fn event(body: &str, path: &str) -> String {
-    serde_json::json!({
-        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "",
-        "headers": {"content-type": "application/json"},
-        "requestContext": {"accountId": "123456789012", "apiId": "bench", "domainName": "bench", "domainPrefix": "bench",
-            "http": {"method": "POST", "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "bench"},
-            "requestId": "bench", "routeKey": "$default", "stage": "$default", "time": "22/Nov/2026:03:00:00 +0000", "timeEpoch": 0},
-        "body": body, "isBase64Encoded": false
-    })
-    .to_string()
-}
 
 fn benches(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
     let model = predict::embedded_model(&locate_onnx_runtime().unwrap()).unwrap();
     let app = App::new(model, Discard);
-    let single = event(TRANSACTION, "/predict");
+    let single = event(TRANSACTION, "/predict", "");
     let batch_body = format!("{{\"transactions\":[{}]}}", vec![TRANSACTION; 100].join(","));
-    let batch = event(&batch_body, "/predict/batch");
+    let batch = event(&batch_body, "/predict/batch", "");
 
     c.bench_function("handler: event JSON -> response JSON (1 transaction)", |b| {
         b.iter(|| {

@@ -4,13 +4,15 @@ use std::path::PathBuf;
 
 use fraudwatch_core::config::{optional, required, ConfigError, EnvSource};
 use fraudwatch_core::registry::{RegistryError, RegistryUri};
+use fraudwatch_explain::ExplainError;
 use fraudwatch_model::{locate_onnx_runtime, ModelError};
 
 #[derive(Debug, Clone)]
 pub struct PredictConfig {
     /// `PREDICTION_LOG_QUEUE_URL`: where prediction-log records are sent.
     pub queue_url: String,
-    /// `LOG_BUCKET` (optional): written directly when SQS is unavailable.
+    /// `LOG_BUCKET` (optional): written directly when SQS is unavailable, and where `POST /labels` stores labels
+    /// (without it that route answers 503).
     pub fallback_bucket: Option<String>,
     /// `ORT_DYLIB_PATH`, or the library beside the executable, or the Lambda layer's.
     pub onnx_runtime: PathBuf,
@@ -42,6 +44,8 @@ pub enum StartupError {
     Model(#[from] ModelError),
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    #[error("the model's explanation: {0}")]
+    Explanation(#[from] ExplainError),
 }
 
 impl PredictConfig {

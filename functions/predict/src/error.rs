@@ -1,5 +1,6 @@
 //! Every way a request can fail, and the one mapping from failure to HTTP status and JSON body.
 
+use fraudwatch_core::label::{LabelError, LabelFileError};
 use fraudwatch_core::schema::{FieldError, RequestError};
 use fraudwatch_model::ModelError;
 use lambda_http::http::{header, StatusCode};
@@ -24,8 +25,31 @@ pub enum ApiError {
     NotFound(String),
     #[error("{method} is not allowed here; allowed: {allow}")]
     MethodNotAllowed { method: String, allow: &'static str },
+    #[error("{0}")]
+    InvalidQuery(String),
+    #[error(
+        "model {model_version} is served without reason codes: its card names no explanation (trees.json); \
+         score without `explain=true`, or serve a model trained with one"
+    )]
+    ExplanationUnavailable { model_version: String },
     #[error("scoring failed: {0}")]
     Scoring(#[from] ModelError),
+    #[error("no label is valid ({} problem(s))", .0.len())]
+    InvalidLabels(Vec<LabelError>),
+    #[error("a request holds 1 to {max} labels; this one has {got}")]
+    LabelCount { got: usize, max: usize },
+    #[error("labels cannot be stored now, nothing was written (retry the whole batch: repeats count once): {0}")]
+    LabelsUnavailable(String),
+}
+
+impl From<LabelFileError> for ApiError {
+    fn from(e: LabelFileError) -> Self {
+        match e {
+            LabelFileError::MalformedJson(m) => ApiError::MalformedJson(m),
+            LabelFileError::WrongShape(m) => ApiError::WrongShape(m),
+            LabelFileError::BatchSize { got, max } => ApiError::LabelCount { got, max },
+        }
+    }
 }
 
 impl From<RequestError> for ApiError {
@@ -45,15 +69,22 @@ struct ErrorBody<'a> {
     detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     fields: Option<&'a [FieldError]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rejected: Option<&'a [LabelError]>,
 }
 
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::MalformedJson(_) => StatusCode::BAD_REQUEST,
-            ApiError::WrongShape(_) | ApiError::InvalidFields(_) | ApiError::BatchSize { .. } => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            ApiError::MalformedJson(_) | ApiError::InvalidQuery(_) => StatusCode::BAD_REQUEST,
+            // The request is fine; the model being served cannot answer it (a 5xx would page for a choice).
+            ApiError::ExplanationUnavailable { .. } => StatusCode::CONFLICT,
+            ApiError::WrongShape(_)
+            | ApiError::InvalidFields(_)
+            | ApiError::BatchSize { .. }
+            | ApiError::InvalidLabels(_)
+            | ApiError::LabelCount { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::LabelsUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -74,13 +105,19 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
+            ApiError::InvalidQuery(_) => "invalid_query",
+            ApiError::ExplanationUnavailable { .. } => "explanation_unavailable",
             ApiError::Scoring(_) => "scoring_failed",
+            ApiError::InvalidLabels(_) => "invalid_labels",
+            ApiError::LabelCount { .. } => "batch_size",
+            ApiError::LabelsUnavailable(_) => "labels_unavailable",
         }
     }
 
     fn detail(&self) -> String {
         match self {
             ApiError::InvalidFields(fields) => fields.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+            ApiError::InvalidLabels(errors) => errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
             other => other.to_string(),
         }
     }
@@ -90,7 +127,11 @@ impl ApiError {
             ApiError::InvalidFields(f) => Some(f.as_slice()),
             _ => None,
         };
-        let body = ErrorBody { error: self.code(), detail: self.detail(), fields };
+        let rejected = match &self {
+            ApiError::InvalidLabels(r) => Some(r.as_slice()),
+            _ => None,
+        };
+        let body = ErrorBody { error: self.code(), detail: self.detail(), fields, rejected };
         let json = serde_json::to_string(&body).expect("error bodies always serialise");
         let mut builder = Response::builder().status(self.status()).header(header::CONTENT_TYPE, "application/json");
         if let ApiError::MethodNotAllowed { allow, .. } = self {

@@ -1,40 +1,60 @@
-//! The predict Lambda: `POST /predict`, `POST /predict/batch`, `GET /health`, `GET /model`, `GET /`.
+//! The predict Lambda: `POST /predict`, `POST /predict/batch`, `POST /labels`, `GET /health`, `GET /model`, `GET /`.
 
 pub mod api;
 pub mod config;
 pub mod error;
+pub mod labels;
 pub mod log_sink;
 
 use std::path::Path;
 
 use config::{ModelSource, StartupError};
 use fraudwatch_core::registry::Registry;
+use fraudwatch_explain::{ExplainError, Explainer};
 use fraudwatch_model::{FraudModel, ModelError};
 
 /// The model trained by `training/train.py`, compiled into the binary so a deployment is one artifact.
 pub const EMBEDDED_MODEL: &[u8] = include_bytes!("../../../model/model.onnx");
 pub const EMBEDDED_CARD: &[u8] = include_bytes!("../../../model/card.json");
+/// The same model's trees with covers (the card's `explanation.file`), for reason codes.
+pub const EMBEDDED_TREES: &[u8] = include_bytes!("../../../model/trees.json");
 
 /// Loads the embedded model with the given ONNX Runtime library.
 pub fn embedded_model(onnx_runtime: &Path) -> Result<FraudModel, ModelError> {
     FraudModel::from_bytes(onnx_runtime, EMBEDDED_MODEL, EMBEDDED_CARD)
 }
 
-/// Loads the model `source` names, once per cold start. A configured registry that cannot give a
-/// verified champion fails the start: falling back to the embedded model would hide a half-configured
-/// production behind a model nobody promoted.
+/// The embedded model's explainer (reason codes), checked against its card.
+pub fn embedded_explainer() -> Result<Explainer, ExplainError> {
+    Explainer::from_bytes(EMBEDDED_TREES, EMBEDDED_CARD)
+}
+
+/// Loads the model `source` names and its explainer, once per cold start. A configured registry that
+/// cannot give a verified champion fails the start: falling back to the embedded model would hide a
+/// half-configured production behind a model nobody promoted. The explainer is `None` only for a champion
+/// whose card names no explanation (trained before trees.json existed): it is served without reasons.
 pub async fn load_model(
     source: &ModelSource,
     onnx_runtime: &Path,
     s3: &aws_sdk_s3::Client,
-) -> Result<FraudModel, StartupError> {
-    let model = match source {
-        ModelSource::Embedded => embedded_model(onnx_runtime)?,
+) -> Result<(FraudModel, Option<Explainer>), StartupError> {
+    let (model, explainer) = match source {
+        ModelSource::Embedded => (embedded_model(onnx_runtime)?, Some(embedded_explainer()?)),
         ModelSource::Registry(uri) => {
             let champion = Registry::new(s3.clone(), uri.clone()).champion().await?;
-            FraudModel::from_bytes(onnx_runtime, &champion.model, &champion.card_json)?
+            let model = FraudModel::from_bytes(onnx_runtime, &champion.model, &champion.card_json)?;
+            (model, Explainer::for_card(&champion.card_json, champion.explanation.as_deref())?)
         }
     };
-    tracing::info!(model_source = %source, model_version = model.version(), "model loaded");
-    Ok(model)
+    match &explainer {
+        Some(e) => {
+            tracing::info!(model_source = %source, model_version = model.version(), trees = e.trees(), "model loaded")
+        }
+        None => tracing::warn!(
+            model_source = %source,
+            model_version = model.version(),
+            "model loaded without reason codes: its card names no explanation, so ?explain=true is refused (409)"
+        ),
+    }
+    Ok((model, explainer))
 }

@@ -5,6 +5,7 @@ use fraudwatch_core::telemetry::{self, FlushToStdout};
 use lambda_http::{Error, Request};
 use predict::api::App;
 use predict::config::PredictConfig;
+use predict::labels::LabelStore;
 use predict::log_sink::{S3Fallback, SqsLogSink};
 
 #[tokio::main]
@@ -12,19 +13,25 @@ async fn main() -> Result<(), StartupFailure> {
     telemetry::init_logging();
     let config = PredictConfig::from_env(&ProcessEnv)?;
     let sdk = aws::sdk_config().await;
-    let model = predict::load_model(
+    let (model, explainer) = predict::load_model(
         &config.model_source,
         &config.onnx_runtime,
         &aws::s3_client(&sdk, &ProcessEnv, STARTUP_S3)?,
     )
     .await?;
-    let fallback = match config.fallback_bucket {
-        Some(bucket) => Some(S3Fallback { s3: aws::s3_client(&sdk, &ProcessEnv, PREDICT_S3_FALLBACK)?, bucket }),
+    // One S3 client (and budget) for the log fallback and the labels, both in LOG_BUCKET.
+    let bucket = match config.fallback_bucket {
+        Some(bucket) => Some((aws::s3_client(&sdk, &ProcessEnv, PREDICT_S3_FALLBACK)?, bucket)),
         None => None,
     };
+    let fallback = bucket.clone().map(|(s3, bucket)| S3Fallback { s3, bucket });
+    let labels = bucket.map(|(s3, bucket)| LabelStore { s3, bucket });
     let log_sink = SqsLogSink { sqs: aws::sqs_client(&sdk, PREDICT_SQS), queue_url: config.queue_url, fallback };
     let metrics = telemetry::init_metrics("predict", &telemetry::stage(&ProcessEnv))?;
-    let app = App::new(model, log_sink).with_metrics(Box::new(FlushToStdout(metrics)));
+    let mut app = App::new(model, log_sink).with_explainer(explainer).with_metrics(Box::new(FlushToStdout(metrics)));
+    if let Some(labels) = labels {
+        app = app.with_labels(labels);
+    }
     let app: &'static App<SqsLogSink> = Box::leak(Box::new(app));
     metrics_cloudwatch_embedded::lambda::handler::run_http(metrics, |req: Request| async move {
         Ok::<_, Error>(app.handle(req).await)

@@ -43,9 +43,10 @@ impl KeptRecords {
     }
 }
 
+/// The app as production builds it from the embedded model: with its explainer.
 fn app() -> App<KeptRecords> {
     let model = predict::embedded_model(&locate_onnx_runtime().unwrap()).unwrap();
-    App::new(model, KeptRecords::default())
+    App::new(model, KeptRecords::default()).with_explainer(Some(predict::embedded_explainer().unwrap()))
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -198,6 +199,8 @@ enum Payload {
 struct Req {
     method: String,
     path: String,
+    /// `rawQueryString`, as API Gateway passes it (still percent-encoded).
+    query: String,
     content_type: Option<String>,
     payload: Payload,
 }
@@ -206,6 +209,7 @@ fn post(path: &str, body: String) -> Req {
     Req {
         method: "POST".into(),
         path: path.into(),
+        query: String::new(),
         content_type: Some("application/json".into()),
         payload: Payload::Text(body),
     }
@@ -280,6 +284,7 @@ fn base64(bytes: &[u8]) -> String {
 fn event(template: &Value, req: &Req) -> lambda_http::Request {
     let mut e = template.clone();
     e["rawPath"] = json!(req.path);
+    e["rawQueryString"] = json!(req.query);
     e["requestContext"]["http"]["path"] = json!(req.path);
     e["requestContext"]["http"]["method"] = json!(req.method);
     let headers = e["headers"].as_object_mut().unwrap();
@@ -1453,6 +1458,73 @@ fn top_level(cases: &mut Cases, base: &Obj) {
     }
 }
 
+/// Query strings the predict routes refuse: `explain` with any value but true/false, given twice or empty, and
+/// any other parameter (percent-encoded, unicode, huge, empty names), alone or next to a valid `explain`. As
+/// API Gateway passes them: percent-encoded (lambda_http cannot build a request whose query holds characters a
+/// URI may not, such as a raw space or non-ASCII).
+fn query_parameters(cases: &mut Cases, base: &Obj, rng: &mut Rng) {
+    let c = "query_parameters";
+    let body = base.render();
+    let bad_values = [
+        "yes",
+        "no",
+        "1",
+        "0",
+        "TRUE",
+        "True",
+        "False",
+        "t",
+        "on",
+        "",
+        "%20true",
+        "true%20",
+        "+true",
+        "tru",
+        "truee",
+        "null",
+        "%00",
+        "%FF",
+        "%ZZ",
+        "true%00",
+        "%F0%9F%99%82",
+        "%22true%22",
+        "%5Btrue%5D",
+    ];
+    for path in ["/predict", "/predict/batch"] {
+        for value in bad_values {
+            let req = Req { query: format!("explain={value}"), ..post(path, body.clone()) };
+            cases.refuse(c, format!("{path}?explain={value}"), req, Some(400), &["explain"]);
+        }
+        for query in
+            ["explain", "explain=", "explain=true&explain=true", "explain=true&explain=false", "explain&explain"]
+        {
+            let req = Req { query: query.into(), ..post(path, body.clone()) };
+            cases.refuse(c, format!("{path}?{query}"), req, Some(400), &["explain"]);
+        }
+        for name in ["explian", "Explain", "EXPLAIN", "explain_", "debug", "reasons", "top", "v", "x1"] {
+            for query in [format!("{name}=true"), format!("explain=true&{name}=1"), format!("{name}&explain=false")] {
+                let req = Req { query: query.clone(), ..post(path, body.clone()) };
+                cases.refuse(c, format!("{path}?{query}"), req, Some(400), &[name]);
+            }
+        }
+        // Names that are not plain text: a 400 whose detail is short whatever the name.
+        let long = "n".repeat(10_000);
+        for query in ["=true", "&&=&", "%3D=true", "%26=1", "%00=1", "%FF%FE=1", "a%20b=1", "%F0%9F%99%82=1", &long] {
+            let req = Req { query: query.to_string(), ..post(path, body.clone()) };
+            cases.refuse(c, format!("{path}?{}", query.chars().take(20).collect::<String>()), req, Some(400), &[]);
+        }
+        for n in 0..40 {
+            let mut pairs: Vec<String> =
+                (0..1 + rng.below(6)).map(|_| format!("p{}={}", rng.below(100), rng.below(100))).collect();
+            if rng.chance(50) {
+                pairs.insert(rng.below(pairs.len() + 1), "explain=true".into());
+            }
+            let req = Req { query: pairs.join("&"), ..post(path, body.clone()) };
+            cases.refuse(c, format!("{path} random #{n}"), req, Some(400), &[]);
+        }
+    }
+}
+
 /// A random mix of one to four faults on distinct fields, in random formatting, sometimes inside a batch.
 fn random_multi_fault(cases: &mut Cases, rows: &[Vec<f64>], rng: &mut Rng, count: usize) {
     let c = "random_multi_fault";
@@ -1600,6 +1672,7 @@ async fn generated_bad_inputs_are_refused_with_a_clear_4xx_naming_the_field() {
     deep_nesting(&mut cases, &base, &mut rng);
     methods_and_paths(&mut cases, &base);
     top_level(&mut cases, &base);
+    query_parameters(&mut cases, &base, &mut rng);
     let systematic = cases.0.len();
     random_multi_fault(&mut cases, &rows, &mut rng, (MIN_CASES + 2_000).saturating_sub(systematic).max(2_000));
     let generated = started.elapsed();
@@ -1738,6 +1811,15 @@ async fn valid_but_unusual_inputs_are_accepted() {
         "a batch with the key escaped",
         post("/predict/batch", format!("{{\"\\u0074ransactions\":[{}]}}", base.render())),
         Some(1),
+    );
+    for query in ["explain=true", "explain=false", "explain=tru%65", "", "&", "explain=true&"] {
+        cases.accept(c, format!("?{query}"), Req { query: query.into(), ..post("/predict", base.render()) }, None);
+    }
+    cases.accept(
+        c,
+        "a batch of exactly MAX_BATCH_SIZE, every one explained",
+        Req { query: "explain=true".into(), ..post("/predict/batch", batch(&full)) },
+        Some(MAX_BATCH_SIZE),
     );
 
     let (tallies, failures) = run_all(&app, cases.0).await;

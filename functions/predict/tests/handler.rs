@@ -8,7 +8,8 @@ use fraudwatch_core::schema::FEATURE_NAMES;
 use fraudwatch_model::locate_onnx_runtime;
 use lambda_http::{Body, Response};
 
-use predict::api::{App, MAX_BATCH_SIZE, MAX_BODY_BYTES};
+use fraudwatch_core::schema::parse_transaction;
+use predict::api::{App, MAX_BATCH_SIZE, MAX_BODY_BYTES, REASONS_RETURNED};
 use predict::log_sink::{Delivery, PredictionLogSink};
 use serde_json::{json, Value};
 
@@ -24,9 +25,10 @@ impl PredictionLogSink for KeptRecords {
     }
 }
 
+/// The app as production builds it from the embedded model: with its explainer.
 fn app() -> App<KeptRecords> {
     let model = predict::embedded_model(&locate_onnx_runtime().unwrap()).unwrap();
-    App::new(model, KeptRecords::default())
+    App::new(model, KeptRecords::default()).with_explainer(Some(predict::embedded_explainer().unwrap()))
 }
 
 /// Real held-out transactions with the trainer's probabilities: (features as JSON object, probability).
@@ -66,6 +68,16 @@ fn event(method: &str, path: &str, content_type: Option<&str>, body: &str) -> la
 
 fn post(path: &str, body: &str) -> lambda_http::Request {
     event("POST", path, Some("application/json"), body)
+}
+
+/// `POST <path>?<query>`, the query as API Gateway passes it (`rawQueryString`).
+fn post_with_query(path: &str, query: &str, body: &str) -> lambda_http::Request {
+    let mut e: Value = serde_json::from_str(include_str!("fixtures/apigw-v2-request.json")).unwrap();
+    e["rawPath"] = json!(path);
+    e["requestContext"]["http"]["path"] = json!(path);
+    e["rawQueryString"] = json!(query);
+    e["body"] = json!(body);
+    lambda_http::request::from_str(&e.to_string()).unwrap()
 }
 
 fn parts(r: Response<Body>) -> (u16, Value) {
@@ -132,6 +144,15 @@ async fn health_model_and_demo_page() {
     assert_eq!(status, 200);
     assert_eq!(card["features"].as_array().unwrap().len(), 29);
     assert_eq!(card["version"], json!(app.model.version()));
+    // How to read the reasons: on the log-odds scale, from the explainer's bias, the top 5.
+    let guide = &card["reason_codes"];
+    assert_eq!(guide["available"], true);
+    assert_eq!(guide["output"], "log-odds margin");
+    assert_eq!(as_f32(&guide["bias"]), app.explainer.as_ref().unwrap().bias() as f32);
+    assert_eq!(guide["reasons_returned"], REASONS_RETURNED);
+    let how = guide["how_to_read"].as_str().unwrap();
+    assert!(how.contains("bias + the reasons' contributions + other_features = margin"), "{how}");
+    assert_eq!(card["explanation"]["file"], "trees.json", "the card itself is served whole");
     let page = app.handle(event("GET", "/", None, "")).await;
     assert_eq!(page.status(), 200);
     assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
@@ -195,4 +216,130 @@ async fn field_errors_are_listed_one_by_one() {
     let fields = out["fields"].as_array().unwrap();
     assert_eq!(fields.len(), 29, "V1 and Amount invalid, 27 missing: {out}");
     assert!(fields.iter().any(|f| f["field"] == "Amount" && f["problem"] == "must be ≥ 0, got -1"));
+}
+
+/// The transaction of `parity.csv` row `i` as a request body.
+fn parity_body(i: usize) -> String {
+    Value::Object(parity_rows().swap_remove(i).0).to_string()
+}
+
+/// The first fraud the model flags in `parity.csv`.
+fn flagged_fraud_row() -> usize {
+    parity_rows().iter().position(|(_, p)| *p > 0.99).unwrap()
+}
+
+#[tokio::test]
+async fn explain_true_returns_the_top_treeshap_reasons_and_logs_them() {
+    let app = app();
+    let i = flagged_fraud_row();
+    let (status, body) = parts(app.handle(post_with_query("/predict", "explain=true", &parity_body(i))).await);
+    assert_eq!(status, 200, "{body}");
+    let explanation = &body["explanation"];
+    let reasons = explanation["reasons"].as_array().unwrap();
+    assert_eq!(reasons.len(), REASONS_RETURNED);
+
+    // The reasons are the explainer's own top contributions for these features, with their values.
+    let features = parse_transaction(parity_body(i).as_bytes()).unwrap().features;
+    let contributions = app.explainer.as_ref().unwrap().contributions(&features);
+    for (reason, expected) in reasons.iter().zip(contributions.top(REASONS_RETURNED)) {
+        assert_eq!(reason["feature"], expected.feature);
+        assert_eq!(as_f32(&reason["contribution"]), expected.contribution as f32, "{reason}");
+        assert_eq!(as_f32(&reason["value"]), features[expected.index]);
+        let direction = if expected.contribution > 0.0 { "towards_fraud" } else { "towards_legit" };
+        assert_eq!(reason["direction"], direction);
+    }
+    assert_eq!(reasons[0]["direction"], "towards_fraud", "a flagged fraud's first reason raises the score");
+    // bias + reasons + the rest add up to the margin (float32), whose sigmoid is the served probability.
+    let number = |v: &Value| f64::from(as_f32(v));
+    let margin = number(&explanation["margin"]);
+    let sum = number(&explanation["bias"])
+        + reasons.iter().map(|r| number(&r["contribution"])).sum::<f64>()
+        + number(&explanation["other_features"]);
+    assert!((sum - margin).abs() < 1e-5, "{sum} vs {margin}");
+    let p = number(&body["fraud_probability"]);
+    assert!((1.0 / (1.0 + (-margin).exp()) - p).abs() < 1e-6, "sigmoid({margin}) vs {p}");
+
+    // The log record keeps exactly what the response said.
+    let logged = app.log_sink.0.lock().unwrap();
+    let record = &logged[0];
+    assert_eq!(record.schema_version, 2);
+    let kept = record.explanation.as_ref().unwrap();
+    let answered =
+        (as_f32(&explanation["bias"]), as_f32(&explanation["margin"]), as_f32(&explanation["other_features"]));
+    assert_eq!((kept.bias, kept.margin, kept.other_features), answered);
+    let kept: Vec<(&str, f32)> = kept.top.iter().map(|c| (c.feature.as_str(), c.contribution)).collect();
+    let answered: Vec<(&str, f32)> =
+        reasons.iter().map(|r| (r["feature"].as_str().unwrap(), as_f32(&r["contribution"]))).collect();
+    assert_eq!(kept, answered);
+}
+
+/// A float32 the response wrote (its shortest text reads back as the same float32).
+fn as_f32(v: &Value) -> f32 {
+    v.as_f64().unwrap() as f32
+}
+
+#[tokio::test]
+async fn without_explain_true_the_response_and_the_record_are_as_before() {
+    let app = app();
+    for query in ["", "explain=false"] {
+        let (status, body) = parts(app.handle(post_with_query("/predict", query, &parity_body(0))).await);
+        assert_eq!(status, 200, "{body}");
+        let mut keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["fraud_probability", "is_fraud", "model_version", "prediction_id", "threshold"], "{query:?}");
+    }
+    assert!(app.log_sink.0.lock().unwrap().iter().all(|r| r.explanation.is_none()));
+}
+
+#[tokio::test]
+async fn a_batch_with_explain_true_explains_every_prediction() {
+    let app = app();
+    let transactions: Vec<Value> = parity_rows().into_iter().take(30).map(|(f, _)| Value::Object(f)).collect();
+    let body = json!({ "transactions": transactions }).to_string();
+    let (status, out) = parts(app.handle(post_with_query("/predict/batch", "explain=true", &body)).await);
+    assert_eq!(status, 200, "{out}");
+    let predictions = out["predictions"].as_array().unwrap();
+    assert!(predictions.iter().all(|p| p["explanation"]["reasons"].as_array().is_some_and(|r| !r.is_empty())));
+    let logged = app.log_sink.0.lock().unwrap();
+    assert_eq!(logged.len(), 30);
+    for (record, prediction) in logged.iter().zip(predictions) {
+        assert_eq!(record.explanation.as_ref().unwrap().margin, as_f32(&prediction["explanation"]["margin"]));
+    }
+}
+
+#[tokio::test]
+async fn bad_query_parameters_are_a_400_naming_the_parameter() {
+    let app = app();
+    for (query, phrase) in [
+        ("explain=yes", "query parameter `explain` must be true or false, got `yes`"),
+        ("explain=TRUE", "got `TRUE`"),
+        ("explain", "got ``"),
+        ("explain=true&explain=false", "query parameter `explain` is given 2 times"),
+        ("explian=true", "unknown query parameter `explian`: the only one is `explain`"),
+        ("explain=true&debug=1", "unknown query parameter `debug`"),
+        (&format!("{}=1", "k".repeat(500)), "…`: the only one"),
+    ] {
+        for path in ["/predict", "/predict/batch"] {
+            let (status, body) = parts(app.handle(post_with_query(path, query, &parity_body(0))).await);
+            assert_eq!((status, body["error"].as_str()), (400, Some("invalid_query")), "{query}: {body}");
+            let detail = body["detail"].as_str().unwrap();
+            assert!(detail.contains(phrase), "{query}: {detail}");
+            assert!(detail.len() < 200, "a long name is cut: {detail}");
+        }
+    }
+    assert!(app.log_sink.0.lock().unwrap().is_empty(), "refused requests are not logged");
+}
+
+#[tokio::test]
+async fn a_model_without_an_explanation_scores_but_refuses_explain_true_with_a_409() {
+    let model = predict::embedded_model(&locate_onnx_runtime().unwrap()).unwrap();
+    let app = App::new(model, KeptRecords::default());
+    let (status, body) = parts(app.handle(post_with_query("/predict", "explain=true", &parity_body(0))).await);
+    assert_eq!((status, body["error"].as_str()), (409, Some("explanation_unavailable")), "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("model v1 is served without reason codes"), "{body}");
+    assert!(app.log_sink.0.lock().unwrap().is_empty());
+    let (status, _) = parts(app.handle(post("/predict", &parity_body(0))).await);
+    assert_eq!(status, 200, "scoring without reasons still works");
+    let (_, card) = parts(app.handle(event("GET", "/model", None, "")).await);
+    assert_eq!((card["reason_codes"]["available"].as_bool(), card["reason_codes"].get("bias")), (Some(false), None));
 }

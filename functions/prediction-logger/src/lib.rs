@@ -242,20 +242,35 @@ fn decode(message: &SqsMessage) -> Result<PredictionLogRecord, RecordError> {
     PredictionLogRecord::decode(message.body.as_deref().unwrap_or_default().as_bytes())
 }
 
-/// The latest instant a write may start, from Lambda's deadline (ms since the epoch; 0 = none, as in tests
-/// that build a default context).
+/// The latest instant a write may start, from Lambda's deadline (ms since the epoch), or `None` when the
+/// invocation carries no usable deadline: 0 (tests that build a default context) or one that had already
+/// passed when the batch arrived. Lambda always starts an invocation with its whole timeout ahead; the local
+/// emulator (`cargo lambda watch`) sends the constant 600000, ten minutes after the epoch, and treating that
+/// as real would refuse every record forever. Without a deadline each write is still bounded by its budget.
 fn last_start(deadline_ms: u64) -> Option<Instant> {
-    if deadline_ms == 0 {
+    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    if deadline_ms <= now_ms {
         return None;
     }
-    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
-    let left = Duration::from_millis(deadline_ms.saturating_sub(now_ms));
+    let left = Duration::from_millis(deadline_ms - now_ms);
     Some(Instant::now() + left.saturating_sub(DEADLINE_MARGIN))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_deadline_already_passed_at_arrival_is_no_deadline() {
+        assert!(last_start(0).is_none());
+        // What `cargo lambda watch` sends for every invocation.
+        assert!(last_start(600_000).is_none());
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+        let soon = last_start(now_ms + 2_000).expect("a deadline ahead is kept");
+        assert!(soon <= Instant::now(), "2 s ahead is inside the margin: no write may start");
+        let later = last_start(now_ms + 30_000).expect("a deadline ahead is kept");
+        assert!(later > Instant::now() + Duration::from_secs(20), "30 s ahead leaves 24 s to start writes");
+    }
 
     #[test]
     fn config_names_the_missing_bucket_and_a_bad_delivery() {

@@ -1,6 +1,7 @@
 //! The prediction-log record on its hot paths: predict encodes one per prediction (the SQS message body),
 //! the prediction-logger decodes one and derives its S3 key per object, drift-check decodes every sampled one.
-//! A realistic record: a real transaction's 29 features, a UUIDv7, a request id, a transaction id.
+//! A realistic record: a real transaction's 29 features, a UUIDv7, a request id, a transaction id; and the
+//! same record of an explained prediction (`?explain=true`: its five reasons, as predict computes them).
 //! Run: `cargo bench -p fraudwatch-core --bench log_record`.
 //!
 //! (This crate's dev build of serde_json has `float_roundtrip`, exact but slightly slower than the default
@@ -9,7 +10,9 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use fraudwatch_core::log_record::{FeatureMap, PredictionLogRecord, LOG_SCHEMA_VERSION};
+use fraudwatch_core::log_record::{
+    FeatureMap, LoggedContribution, LoggedExplanation, PredictionLogRecord, LOG_SCHEMA_VERSION,
+};
 use fraudwatch_core::schema::parse_transaction;
 use time::macros::datetime;
 use uuid::Uuid;
@@ -30,9 +33,29 @@ fn bench(c: &mut Criterion) {
         threshold: 0.986_222_2,
         latency_us: 17,
         transaction_id: transaction.transaction_id,
+        explanation: None,
     };
     let encoded = record.encode();
     assert_eq!(PredictionLogRecord::decode(&encoded).unwrap(), record);
+    // This transaction's explanation by the committed model (`?explain=true`, five reasons).
+    let reason = |feature: &str, contribution: f32| LoggedContribution { feature: feature.into(), contribution };
+    let explained = PredictionLogRecord {
+        explanation: Some(LoggedExplanation {
+            bias: 2.345_466_6,
+            margin: -5.865_594,
+            top: vec![
+                reason("V14", -1.781_765_2),
+                reason("V3", -1.702_772_6),
+                reason("V10", -0.727_999_45),
+                reason("V20", -0.590_891_8),
+                reason("V24", -0.476_237_83),
+            ],
+            other_features: -2.931_393_9,
+        }),
+        ..record.clone()
+    };
+    let explained_encoded = explained.encode();
+    assert_eq!(PredictionLogRecord::decode(&explained_encoded).unwrap(), explained);
 
     let mut group = c.benchmark_group("log record");
     group.throughput(Throughput::Elements(1));
@@ -41,6 +64,12 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("decode + validate", |b| b.iter(|| PredictionLogRecord::decode(black_box(&encoded)).unwrap()));
     group.bench_function("s3_key", |b| b.iter(|| black_box(&record).s3_key()));
+    group.bench_function(format!("encode, explained ({} bytes of JSON)", explained_encoded.len()), |b| {
+        b.iter(|| black_box(&explained).encode())
+    });
+    group.bench_function("decode + validate, explained", |b| {
+        b.iter(|| PredictionLogRecord::decode(black_box(&explained_encoded)).unwrap())
+    });
     group.finish();
 }
 

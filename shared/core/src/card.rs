@@ -7,6 +7,12 @@ use sha2::{Digest, Sha256};
 
 use crate::schema::FEATURE_NAMES;
 
+/// The files of a model, as `training/train.py` writes them and the registry stores them (the explanation's
+/// file is named by the card).
+pub const MODEL_FILE: &str = "model.onnx";
+pub const CARD_FILE: &str = "card.json";
+pub const REFERENCE_FILE: &str = "reference.csv.gz";
+
 /// Why a card is unusable.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum CardError {
@@ -36,6 +42,11 @@ pub struct ModelCard {
     /// without labels).
     #[serde(default)]
     pub calibration: Option<Calibration>,
+    /// The file that explains the model's predictions (TreeSHAP reason codes: the trees with their node covers,
+    /// which the ONNX graph does not carry), pinned by sha256; absent in cards written before it existed, whose
+    /// models are served without reasons.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<ExplanationInfo>,
     #[serde(default)]
     pub metrics: serde_json::Value,
     #[serde(default)]
@@ -70,6 +81,23 @@ pub struct CalibrationClip {
     pub max: f64,
 }
 
+/// The card's `explanation` (training/README.md § TreeSHAP): the trees file beside the model and how to read
+/// what is computed from it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExplanationInfo {
+    /// A file name in the model's directory (and registry version), e.g. `trees.json`.
+    pub file: String,
+    pub sha256: String,
+    pub method: String,
+    /// The scale of the contributions, e.g. `log-odds margin`.
+    pub output: String,
+    /// The parity fixture against the training library and the export's own checks, kept for readers.
+    #[serde(default)]
+    pub parity: serde_json::Value,
+    #[serde(default)]
+    pub checks: serde_json::Value,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReferenceInfo {
     pub file: String,
@@ -102,6 +130,16 @@ impl ModelCard {
                 return Err(CardError::Invalid(format!("importance names {unknown:?}, which is not a feature")));
             }
         }
+        if let Some(e) = &card.explanation {
+            // The registry stores the file under the version's folder by this name: it must not reach outside
+            // it, nor take the name of one of the version's other files.
+            if !is_plain_file_name(&e.file) || [MODEL_FILE, CARD_FILE, REFERENCE_FILE].contains(&e.file.as_str()) {
+                return Err(CardError::Invalid(format!(
+                    "explanation.file {:?} must be a plain file name beside the model, not one of its other files",
+                    e.file
+                )));
+            }
+        }
         if let Some(c) = &card.calibration {
             if c.method != "platt"
                 || !(c.a.is_finite()
@@ -123,6 +161,11 @@ pub fn is_valid_version(version: &str) -> bool {
     !version.is_empty()
         && version.len() <= 64
         && version.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// A name with no directory part: not empty, no `/` or `\\`, not `.` or `..`.
+fn is_plain_file_name(name: &str) -> bool {
+    !name.is_empty() && !name.contains(['/', '\\']) && name != "." && name != ".."
 }
 
 /// Lowercase hex sha256 of `bytes`.
@@ -161,6 +204,27 @@ mod tests {
             card["version"] = bad.into();
             assert!(ModelCard::from_json(&serde_json::to_vec(&card).unwrap()).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn the_committed_card_pins_its_trees_file() {
+        let card = ModelCard::from_json(&serde_json::to_vec(&committed_card()).unwrap()).unwrap();
+        let explanation = card.explanation.unwrap();
+        assert_eq!((explanation.file.as_str(), explanation.output.as_str()), ("trees.json", "log-odds margin"));
+        assert_eq!(explanation.sha256.len(), 64);
+    }
+
+    #[test]
+    fn an_explanation_file_outside_the_model_s_folder_is_refused() {
+        for bad in ["", "../trees.json", "a/trees.json", "..", "model.onnx", "card.json"] {
+            let mut card = committed_card();
+            card["explanation"]["file"] = bad.into();
+            let err = ModelCard::from_json(&serde_json::to_vec(&card).unwrap()).unwrap_err();
+            assert!(err.to_string().contains("explanation.file"), "{bad:?}: {err}");
+        }
+        let mut card = committed_card();
+        card.as_object_mut().unwrap().remove("explanation");
+        assert_eq!(ModelCard::from_json(&serde_json::to_vec(&card).unwrap()).unwrap().explanation, None);
     }
 
     #[test]

@@ -237,6 +237,7 @@ mod tests {
             threshold: 0.5,
             latency_us: 17,
             transaction_id: None,
+            explanation: None,
         }
     }
 

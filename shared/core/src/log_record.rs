@@ -15,8 +15,10 @@ use uuid::Uuid;
 
 use crate::schema::{feature_index, Features, FEATURE_COUNT, FEATURE_NAMES};
 
-/// Bumped whenever a field changes meaning or disappears; readers refuse versions they do not know.
-pub const LOG_SCHEMA_VERSION: u32 = 1;
+/// Bumped whenever a field is added, changes meaning or disappears; readers refuse versions they do not know.
+pub const LOG_SCHEMA_VERSION: u32 = 2;
+/// The versions this build reads: 1 (no `explanation`) and 2.
+pub const READABLE_SCHEMA_VERSIONS: std::ops::RangeInclusive<u32> = 1..=LOG_SCHEMA_VERSION;
 /// Root of the prediction logs in the bucket.
 pub const PREDICTION_LOG_PREFIX: &str = "prediction-logs/";
 
@@ -39,6 +41,32 @@ pub struct PredictionLogRecord {
     pub latency_us: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transaction_id: Option<String>,
+    /// The reasons the response gave (schema version 2, predictions scored with `?explain=true` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<LoggedExplanation>,
+}
+
+/// Why the model scored a prediction as it did, as the response said: the top TreeSHAP contributions in
+/// log-odds, `bias + Σ top + other_features = margin` and `fraud_probability ≈ 1 / (1 + e^−margin)`. In float32,
+/// XGBoost's own precision, which also reads back bit for bit through serde_json's default float parser (a
+/// double may come back one bit off, and the logger re-encodes what it reads).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoggedExplanation {
+    pub bias: f32,
+    pub margin: f32,
+    /// Largest |contribution| first.
+    pub top: Vec<LoggedContribution>,
+    /// The sum of the contributions not in `top`.
+    pub other_features: f32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoggedContribution {
+    /// One of the 29 feature names.
+    pub feature: String,
+    pub contribution: f32,
 }
 
 /// Why bytes are not a usable record.
@@ -46,7 +74,7 @@ pub struct PredictionLogRecord {
 pub enum RecordError {
     #[error("not a prediction-log record: {0}")]
     Malformed(String),
-    #[error("unsupported schema_version {0} (this build reads {LOG_SCHEMA_VERSION})")]
+    #[error("unsupported schema_version {0} (this build reads 1 to {LOG_SCHEMA_VERSION})")]
     UnsupportedVersion(u32),
     #[error("invalid record: {0}")]
     Invalid(String),
@@ -72,12 +100,20 @@ impl PredictionLogRecord {
         let record: PredictionLogRecord = serde_json::from_slice(bytes).map_err(|e| {
             // Tell "from the future" apart from "garbage": the former needs a newer reader, not a DLQ.
             match serde_json::from_slice::<VersionOnly>(bytes) {
-                Ok(v) if v.schema_version != LOG_SCHEMA_VERSION => RecordError::UnsupportedVersion(v.schema_version),
+                Ok(v) if !READABLE_SCHEMA_VERSIONS.contains(&v.schema_version) => {
+                    RecordError::UnsupportedVersion(v.schema_version)
+                }
                 _ => RecordError::Malformed(e.to_string()),
             }
         })?;
-        if record.schema_version != LOG_SCHEMA_VERSION {
+        if !READABLE_SCHEMA_VERSIONS.contains(&record.schema_version) {
             return Err(RecordError::UnsupportedVersion(record.schema_version));
+        }
+        if let Some(explanation) = &record.explanation {
+            if record.schema_version < 2 {
+                return Err(RecordError::Invalid("explanation needs schema_version 2".into()));
+            }
+            check_explanation(explanation).map_err(|e| RecordError::Invalid(format!("explanation: {e}")))?;
         }
         if !(0.0..=1.0).contains(&record.fraud_probability) {
             return Err(RecordError::Invalid(format!(
@@ -98,6 +134,27 @@ impl PredictionLogRecord {
         }
         Ok(record)
     }
+}
+
+/// Refuses what no explainer writes: a feature that is not one of the 29, twice, or a value that is not a
+/// finite number (a JSON number beyond float32 reads as infinity, which would encode as `null`).
+fn check_explanation(e: &LoggedExplanation) -> Result<(), String> {
+    for (name, v) in [("bias", e.bias), ("margin", e.margin), ("other_features", e.other_features)] {
+        if !v.is_finite() {
+            return Err(format!("{name} {v} is not finite"));
+        }
+    }
+    let mut seen = [false; FEATURE_COUNT];
+    for c in &e.top {
+        let i = feature_index(&c.feature).ok_or_else(|| format!("`{}` is not a feature", c.feature))?;
+        if std::mem::replace(&mut seen[i], true) {
+            return Err(format!("`{}` appears twice", c.feature));
+        }
+        if !c.contribution.is_finite() {
+            return Err(format!("the contribution of `{}` is not finite", c.feature));
+        }
+    }
+    Ok(())
 }
 
 /// A prediction id made at `at`: a UUIDv7 whose time is the record's own timestamp (to the millisecond), so the
@@ -214,8 +271,20 @@ mod tests {
             threshold: 0.5,
             latency_us: 17,
             transaction_id: Some("tx-9".into()),
+            explanation: Some(LoggedExplanation {
+                bias: -8.5,
+                margin: -7.25,
+                top: vec![
+                    LoggedContribution { feature: "V14".into(), contribution: 0.75 },
+                    LoggedContribution { feature: "Amount".into(), contribution: 0.25 },
+                ],
+                other_features: 0.25,
+            }),
         }
     }
+
+    /// A record as version 1 wrote it (before reason codes), byte for byte.
+    const VERSION_1_RECORD: &str = r#"{"schema_version":1,"prediction_id":"0193a5b2-7c4e-7d8f-9a0b-1c2d3e4f5a6b","timestamp":"2026-11-22T03:04:05.123Z","request_id":"req-1","model_version":"v1","features":{"V1":-1.5,"V2":-0.5,"V3":0.5,"V4":1.5,"V5":2.5,"V6":3.5,"V7":4.5,"V8":5.5,"V9":6.5,"V10":7.5,"V11":8.5,"V12":9.5,"V13":10.5,"V14":11.5,"V15":12.5,"V16":13.5,"V17":14.5,"V18":15.5,"V19":16.5,"V20":17.5,"V21":18.5,"V22":19.5,"V23":20.5,"V24":21.5,"V25":22.5,"V26":23.5,"V27":24.5,"V28":25.5,"Amount":26.5},"fraud_probability":0.25,"is_fraud":false,"threshold":0.5,"latency_us":17,"transaction_id":"tx-9"}"#;
 
     #[test]
     fn key_is_hive_partitioned_by_utc_hour() {
@@ -236,16 +305,60 @@ mod tests {
     }
 
     #[test]
+    fn version_1_records_still_decode_and_encode_unchanged() {
+        let record = PredictionLogRecord::decode(VERSION_1_RECORD.as_bytes()).unwrap();
+        assert_eq!(record.schema_version, 1);
+        assert_eq!(record, PredictionLogRecord { schema_version: 1, explanation: None, ..sample() });
+        assert_eq!(record.encode(), VERSION_1_RECORD.as_bytes(), "re-encoding keeps a version-1 record as it was");
+    }
+
+    #[test]
+    fn an_unexplained_version_2_record_has_no_explanation_field() {
+        let record = PredictionLogRecord { explanation: None, ..sample() };
+        let json: serde_json::Value = serde_json::from_slice(&record.encode()).unwrap();
+        assert_eq!(json["schema_version"], 2);
+        assert!(json.get("explanation").is_none());
+        assert_eq!(PredictionLogRecord::decode(&record.encode()).unwrap(), record);
+    }
+
+    #[test]
+    fn decode_refuses_explanations_no_explainer_writes() {
+        type Edit = fn(&mut serde_json::Value);
+        let cases: [(Edit, &str); 5] = [
+            (|v| v["schema_version"] = 1.into(), "explanation needs schema_version 2"),
+            (|v| v["explanation"]["top"][0]["feature"] = "V29".into(), "`V29` is not a feature"),
+            (|v| v["explanation"]["top"][1]["feature"] = "V14".into(), "`V14` appears twice"),
+            (|v| v["explanation"]["top"][0]["weight"] = 1.into(), "unknown field `weight`"),
+            (|v| v["explanation"]["top"][0]["contribution"] = "0.5".into(), "invalid type"),
+        ];
+        for (edit, message) in cases {
+            let mut v: serde_json::Value = serde_json::from_slice(&sample().encode()).unwrap();
+            edit(&mut v);
+            let err = PredictionLogRecord::decode(&serde_json::to_vec(&v).unwrap()).unwrap_err();
+            assert!(err.to_string().contains(message), "{message}: {err}");
+        }
+        // A number beyond float32 is no contribution (it would read as infinity and encode as `null`).
+        let text = String::from_utf8(sample().encode()).unwrap().replace("\"bias\":-8.5", "\"bias\":1e39");
+        assert!(PredictionLogRecord::decode(text.as_bytes()).is_err(), "{text}");
+    }
+
+    #[test]
     fn decode_refuses_garbage_future_versions_and_impossible_values() {
         assert!(matches!(PredictionLogRecord::decode(b"not json"), Err(RecordError::Malformed(_))));
         assert!(matches!(PredictionLogRecord::decode(b"{}"), Err(RecordError::Malformed(_))));
         let mut v: serde_json::Value = serde_json::from_slice(&sample().encode()).unwrap();
-        v["schema_version"] = 2.into();
+        v["schema_version"] = 0.into();
+        assert_eq!(
+            PredictionLogRecord::decode(&serde_json::to_vec(&v).unwrap()),
+            Err(RecordError::UnsupportedVersion(0))
+        );
+        let mut v: serde_json::Value = serde_json::from_slice(&sample().encode()).unwrap();
+        v["schema_version"] = 3.into();
         v["new_field_shape"] = serde_json::json!([1]);
         v.as_object_mut().unwrap().remove("features");
         assert_eq!(
             PredictionLogRecord::decode(&serde_json::to_vec(&v).unwrap()),
-            Err(RecordError::UnsupportedVersion(2))
+            Err(RecordError::UnsupportedVersion(3))
         );
         let mut v: serde_json::Value = serde_json::from_slice(&sample().encode()).unwrap();
         v["fraud_probability"] = 1.5.into();

@@ -4,11 +4,12 @@
 //! <prefix>/<version>/model.onnx
 //! <prefix>/<version>/card.json
 //! <prefix>/<version>/reference.csv.gz
+//! <prefix>/<version>/trees.json  the file card.explanation names (TreeSHAP reason codes), when it names one
 //! <prefix>/champion      {"version", "model_sha256", "promoted_at", "previous": [older champions, newest first]}
 //! ```
 //!
-//! Every write and every read checks the three files against each other (card parses, the card's
-//! sha256s match the bytes, the card's version matches the path), and the pointer pins the champion's
+//! Every write and every read checks the files against each other (card parses, the card's sha256s match
+//! the bytes, the card's version matches the path), and the pointer pins the champion's
 //! model sha256, so a file replaced in S3 — even a consistent model + card pair — is refused, never served.
 //! Version files are written with `If-None-Match: *` and the pointer with `If-Match: <etag>`, so versions
 //! stay immutable and two concurrent promotions cannot silently drop each other's history.
@@ -25,9 +26,7 @@ use crate::config::{optional, parse_s3_uri, ConfigError, EnvSource};
 
 /// The variable naming the registry; unset means "no registry" (predict serves its embedded model).
 pub const MODEL_REGISTRY_URI: &str = "MODEL_REGISTRY_URI";
-pub const MODEL_FILE: &str = "model.onnx";
-pub const CARD_FILE: &str = "card.json";
-pub const REFERENCE_FILE: &str = "reference.csv.gz";
+pub use crate::card::{CARD_FILE, MODEL_FILE, REFERENCE_FILE};
 /// The pointer's object name under the prefix; no version may take this name.
 pub const CHAMPION_POINTER: &str = "champion";
 
@@ -47,6 +46,11 @@ pub enum RegistryError {
     UnknownVersion { version: String, location: String },
     #[error("{location} is missing although the version's card exists")]
     MissingFile { location: String },
+    #[error(
+        "{location} is missing: the version's card names it (explanation.file), so the version is incomplete; a \
+         version pushed before `fraudctl model push` uploaded it is completed by pushing its directory again"
+    )]
+    MissingExplanation { location: String },
     #[error("{location} already exists with different bytes: versions are immutable, push a new version instead")]
     VersionConflict { location: String },
     #[error("no champion: {location} does not exist; promote a version first")]
@@ -130,6 +134,16 @@ pub struct Champion {
     pub card: ModelCard,
     pub card_json: Vec<u8>,
     pub model: Vec<u8>,
+    /// The file `card.explanation` names (trees.json), checked against it; `None` when the card names none.
+    pub explanation: Option<Vec<u8>>,
+}
+
+/// What drift-check compares with: the champion's card, drift reference and explanation file, checked.
+#[derive(Debug, Clone)]
+pub struct ChampionReference {
+    pub card_json: Vec<u8>,
+    pub reference: Vec<u8>,
+    pub explanation: Option<Vec<u8>>,
 }
 
 /// The pointer object as read, kept even when it does not parse so `promote` can replace it.
@@ -154,9 +168,10 @@ impl Registry {
         Registry { s3, bucket: uri.bucket, prefix: uri.prefix }
     }
 
-    /// Uploads a directory holding `model.onnx`, `card.json` and `reference.csv.gz` as the card's version,
-    /// after checking the files against the card. The same bytes again are a no-op; different bytes under
-    /// an existing version are refused.
+    /// Uploads a directory holding `model.onnx`, `card.json`, `reference.csv.gz` and the explanation file the
+    /// card names (`trees.json`) as the card's version, after checking the files against the card. The same
+    /// bytes again are a no-op (and complete a version an interrupted or older push left without a file);
+    /// different bytes under an existing version are refused.
     pub async fn push(&self, dir: &Path) -> Result<Pushed, RegistryError> {
         let read = |name: &str| {
             let path = dir.join(name);
@@ -169,10 +184,22 @@ impl Registry {
         check_version_name(&card.version)?;
         check_sha256(location(MODEL_FILE), &sha256_hex(&model), "card.json", &card.model_sha256)?;
         check_sha256(location(REFERENCE_FILE), &sha256_hex(&reference), "card.json", &card.reference.sha256)?;
+        let explanation = match &card.explanation {
+            Some(e) => {
+                let bytes = read(&e.file)?;
+                check_sha256(location(&e.file), &sha256_hex(&bytes), "card.json", &e.sha256)?;
+                Some((e.file.as_str(), bytes))
+            }
+            None => None,
+        };
         // The card goes last: it is what makes a version visible to list/show/promote, so an interrupted
         // push leaves nothing promotable, and pushing the same directory again completes it.
+        let files = [(MODEL_FILE, &model), (REFERENCE_FILE, &reference)]
+            .into_iter()
+            .chain(explanation.as_ref().map(|(name, bytes)| (*name, bytes)))
+            .chain([(CARD_FILE, &card_json)]);
         let mut already_present = true;
-        for (name, bytes) in [(MODEL_FILE, &model), (REFERENCE_FILE, &reference), (CARD_FILE, &card_json)] {
+        for (name, bytes) in files {
             already_present &= !self.put_immutable(&self.version_key(&card.version, name), bytes).await?;
         }
         Ok(Pushed { version: card.version, already_present })
@@ -211,7 +238,7 @@ impl Registry {
         Ok(summaries)
     }
 
-    /// A version's card, after downloading and checking its model and reference against it.
+    /// A version's card, after downloading and checking its model, reference and explanation file against it.
     pub async fn show(&self, version: &str) -> Result<ModelCard, RegistryError> {
         self.verified_version(version).await
     }
@@ -260,18 +287,21 @@ impl Registry {
         Ok(pointer)
     }
 
-    /// The champion's card and model bytes, checked against each other and against the pointer.
+    /// The champion's card, model bytes and explanation file, checked against each other and the pointer.
     pub async fn champion(&self) -> Result<Champion, RegistryError> {
         let (pointer, card, card_json) = self.champion_card().await?;
         let model = self.verified_file(&pointer.version, MODEL_FILE, &card.model_sha256).await?;
-        Ok(Champion { pointer, card, card_json, model })
+        let explanation = self.verified_explanation(&pointer.version, &card).await?;
+        Ok(Champion { pointer, card, card_json, model, explanation })
     }
 
-    /// The champion's card (JSON) and drift reference (`reference.csv.gz`), checked against each other.
-    pub async fn champion_reference(&self) -> Result<(Vec<u8>, Vec<u8>), RegistryError> {
+    /// The champion's card (JSON), drift reference (`reference.csv.gz`) and explanation file, checked against
+    /// each other.
+    pub async fn champion_reference(&self) -> Result<ChampionReference, RegistryError> {
         let (pointer, card, card_json) = self.champion_card().await?;
         let reference = self.verified_file(&pointer.version, REFERENCE_FILE, &card.reference.sha256).await?;
-        Ok((card_json, reference))
+        let explanation = self.verified_explanation(&pointer.version, &card).await?;
+        Ok(ChampionReference { card_json, reference, explanation })
     }
 
     /// The pointer and the card it names, whose model sha256 must be the one the pointer pinned.
@@ -284,12 +314,24 @@ impl Registry {
         Ok((pointer, card, card_json))
     }
 
-    /// A version's card, checked, after downloading its model and reference and checking them too.
+    /// A version's card, checked, after downloading its model, reference and explanation file and checking
+    /// them too.
     async fn verified_version(&self, version: &str) -> Result<ModelCard, RegistryError> {
         let (card, _) = self.card(version).await?;
         self.verified_file(version, MODEL_FILE, &card.model_sha256).await?;
         self.verified_file(version, REFERENCE_FILE, &card.reference.sha256).await?;
+        self.verified_explanation(version, &card).await?;
         Ok(card)
+    }
+
+    /// The explanation file the card names, checked; `None` when it names none. A card that names one whose
+    /// file is missing is an incomplete version, never served as if it had no explanation.
+    async fn verified_explanation(&self, version: &str, card: &ModelCard) -> Result<Option<Vec<u8>>, RegistryError> {
+        let Some(e) = &card.explanation else { return Ok(None) };
+        match self.verified_file(version, &e.file, &e.sha256).await {
+            Err(RegistryError::MissingFile { location }) => Err(RegistryError::MissingExplanation { location }),
+            other => other.map(Some),
+        }
     }
 
     /// A version's parsed card and its bytes; the card must name the version it is stored under.

@@ -16,6 +16,7 @@
 //! Evidently would not use. The fraud model's columns are continuous, so this does not happen with its
 //! reference.
 
+pub mod attribution;
 pub mod dataset;
 pub mod html;
 pub mod kolmogorov;
@@ -31,6 +32,7 @@ pub mod wasserstein;
 
 use serde::{Deserialize, Serialize};
 
+pub use attribution::{Attribution, AttributionBaseline, AttributionDrift};
 pub use dataset::{DataError, Dataset, Reference};
 use fraudwatch_core::schema::{FEATURE_COUNT, FEATURE_NAMES};
 pub use psi::Histogram;

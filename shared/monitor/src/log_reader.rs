@@ -5,7 +5,7 @@
 //! layout, never a scan of the bucket.
 //!
 //! - [`sample_window`]: a uniform sample of at most `max_rows` distinct records of a window, in bounded memory and
-//!   GETs (below);
+//!   GETs (below); [`sample_window_observing`] also shows the caller every object listed (the quality check);
 //! - [`read_partition`]: every distinct record of one hourly partition (duplicates of a record always share its
 //!   partition, since its id names it), for readers that need all of them;
 //! - [`find_records`]: records by prediction id, reading only the objects that may hold them;
@@ -13,7 +13,8 @@
 //!
 //! ## Sampling
 //!
-//! Keys are listed (1,000 per request, [`LIST_CONCURRENCY`] prefixes at a time). With `N` records named by the
+//! Keys are listed (1,000 per request, [`LIST_CONCURRENCY`] prefixes at a time, whole days as one prefix:
+//! [`window_prefixes`]). With `N` records named by the
 //! keys (a batched file carries its record count in its name, so no GET is needed to count them) and
 //! `k = max_rows`, every distinct record is to be kept with the same probability, about `π = k / N`. Each record
 //! gets a seeded hash of its prediction id, `h` uniform in [0, 1), and a *rank*:
@@ -47,7 +48,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use fraudwatch_core::log_files::{prediction_id_of, prediction_time, BatchFileName, BatchText, LogObjectName};
-use fraudwatch_core::log_record::{key_of_prediction, partition_prefix, partition_prefixes, PredictionLogRecord};
+use fraudwatch_core::log_record::{
+    key_of_prediction, partition_prefix, partition_prefixes, PredictionLogRecord, PREDICTION_LOG_PREFIX,
+};
 
 use crate::drift::s3::{get_object, s3_error, S3Error, GET_CONCURRENCY, LIST_CONCURRENCY};
 
@@ -79,21 +82,57 @@ impl LogObject {
 
 /// Every object under `prefix`, in key order.
 pub async fn list_partition(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Result<Vec<LogObject>, S3Error> {
-    let mut pages = s3.list_objects_v2().bucket(bucket).prefix(prefix).into_paginator().send();
     let mut objects = Vec::new();
+    for_each_listed(s3, bucket, prefix, |o| objects.push(o)).await?;
+    Ok(objects)
+}
+
+/// Calls `f` with every object under `prefix`, in key order, a page (1,000 keys) at a time: memory stays a page
+/// however many objects there are.
+async fn for_each_listed(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+    mut f: impl FnMut(LogObject),
+) -> Result<(), S3Error> {
+    let mut pages = s3.list_objects_v2().bucket(bucket).prefix(prefix).into_paginator().send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| s3_error("ListObjectsV2", bucket, prefix, e))?;
-        objects.extend(page.contents().iter().filter_map(|o| {
-            let key = o.key()?.to_string();
-            Some(LogObject {
-                name: LogObjectName::parse(&key),
+        for o in page.contents() {
+            let Some(key) = o.key() else { continue };
+            f(LogObject {
+                name: LogObjectName::parse(key),
                 size: o.size().unwrap_or_default(),
                 last_modified: o.last_modified().and_then(|t| OffsetDateTime::from_unix_timestamp(t.secs()).ok()),
-                key,
-            })
-        }));
+                key: key.to_string(),
+            });
+        }
     }
-    Ok(objects)
+    Ok(())
+}
+
+/// The prefixes to list for `[start, end)`: a day's `prediction-logs/dt=…/` when the window holds the whole UTC day
+/// (one listing instead of 24, most of them for empty hours in a quiet deployment), else the hours' partitions.
+/// Objects of a listed prefix outside the window are left out by their names ([`LogObject::may_overlap`]).
+pub fn window_prefixes(start: OffsetDateTime, end: OffsetDateTime) -> Vec<String> {
+    let mut prefixes: Vec<String> = Vec::new();
+    for hour in partition_prefixes(start, end) {
+        let day = &hour[..hour.len() - "hour=HH/".len()];
+        let whole_day = day_start(day).is_some_and(|d| start <= d && d + time::Duration::DAY <= end);
+        match prefixes.last() {
+            Some(last) if whole_day && last == day => {}
+            _ if whole_day => prefixes.push(day.to_string()),
+            _ => prefixes.push(hour),
+        }
+    }
+    prefixes
+}
+
+/// The start of the UTC day of a `prediction-logs/dt=YYYY-MM-DD/` prefix.
+fn day_start(day_prefix: &str) -> Option<OffsetDateTime> {
+    let date = day_prefix.strip_prefix(PREDICTION_LOG_PREFIX)?.strip_prefix("dt=")?.get(..10)?;
+    let date = time::Date::parse(date, time::macros::format_description!("[year]-[month]-[day]")).ok()?;
+    Some(date.midnight().assume_utc())
 }
 
 /// The records of one object, and what could not be read from it.
@@ -526,19 +565,35 @@ impl Kept {
 pub async fn sample_window(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
-    (start, end): (OffsetDateTime, OffsetDateTime),
+    window: (OffsetDateTime, OffsetDateTime),
     max_rows: usize,
     seed: u64,
 ) -> Result<WindowSample, S3Error> {
+    sample_window_observing(s3, bucket, window, max_rows, seed, &|_| {}).await
+}
+
+/// [`sample_window`], showing `observe` every object listed that may hold records of the window (once each, in no
+/// particular order), for a reader that needs more from the listing than the sample: the quality check counts the
+/// records per day and looks for the ids its labels name.
+pub async fn sample_window_observing(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    (start, end): (OffsetDateTime, OffsetDateTime),
+    max_rows: usize,
+    seed: u64,
+    observe: &(dyn Fn(&LogObject) + Sync),
+) -> Result<WindowSample, S3Error> {
     let hash = SeededHash(seed.to_le_bytes());
-    let plan = futures::stream::iter(partition_prefixes(start, end))
+    let plan = futures::stream::iter(window_prefixes(start, end))
         .map(|prefix| async move {
             let mut listing = Listing::new(max_rows, hash);
-            for object in list_partition(s3, bucket, &prefix).await? {
+            for_each_listed(s3, bucket, &prefix, |object| {
                 if object.may_overlap(start, end) {
+                    observe(&object);
                     listing.offer(object);
                 }
-            }
+            })
+            .await?;
             Ok::<_, S3Error>(listing)
         })
         .buffer_unordered(LIST_CONCURRENCY)
@@ -601,6 +656,7 @@ mod tests {
             threshold: 0.5,
             latency_us: 1,
             transaction_id: None,
+            explanation: None,
         }
     }
 

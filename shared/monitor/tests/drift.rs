@@ -261,6 +261,7 @@ fn record(features: [f32; FEATURE_COUNT], p: f32, threshold: f32) -> PredictionL
         threshold,
         latency_us: 1,
         transaction_id: None,
+        explanation: None,
     }
 }
 
@@ -296,7 +297,9 @@ fn columns_evidently_would_treat_as_categorical_or_empty_are_refused() {
 
 fn reference() -> Reference {
     let read = |f: &str| std::fs::read(repo().join(f)).unwrap();
-    Reference::from_artifacts(&read("model/card.json"), &read("model/reference.csv.gz")).unwrap()
+    let card = read("model/card.json");
+    let reference = Reference::from_artifacts(&card, &read("model/reference.csv.gz")).unwrap();
+    reference.with_explanation(&card, Some(&read("model/trees.json"))).unwrap()
 }
 
 #[test]
@@ -355,6 +358,7 @@ fn report(drift: bool) -> DriftReport {
         None
     };
     let drift = data.as_ref().map(|d| compare(&reference.data, d).unwrap());
+    let attribution = data.as_ref().map(|d| reference.attribution.as_ref().unwrap().compare(d));
     let window_rows = data.as_ref().map_or(0, Dataset::rows);
     DriftReport {
         run_id: "0193a5b2-7c4e-7d8f-9a0b-1c2d3e4f5a6b".into(),
@@ -376,12 +380,14 @@ fn report(drift: bool) -> DriftReport {
         },
         window_model_versions: Default::default(),
         fraud_rate: data.as_ref().map(|_| 0.002),
-        summary: DriftReport::summarise(window_rows, drift.as_ref()),
+        summary: DriftReport::summarise(window_rows, drift.as_ref(), attribution.as_ref()),
         drift,
         stage: "test".into(),
         expected_interval_seconds: 3600,
         important_features: reference.important_features.clone(),
         feature_importance: reference.feature_importance.clone(),
+        attribution,
+        quality: None,
     }
 }
 
@@ -426,6 +432,9 @@ fn prometheus_text_has_every_contract_metric_with_help_and_type() {
         m::DRIFT_CORRUPT_OBJECTS,
         m::DRIFT_RUN_DURATION_SECONDS,
         m::DRIFT_LAST_SUCCESS,
+        m::DRIFT_ATTRIBUTION_NDCG,
+        m::DRIFT_ATTRIBUTION_NDCG_THRESHOLD,
+        m::DRIFT_FEATURE_ATTRIBUTION,
     ] {
         assert!(text.contains(&format!("# HELP {name} ")), "{name} HELP");
         assert!(text.contains(&format!("# TYPE {name} gauge\n")), "{name} TYPE");
@@ -450,12 +459,27 @@ fn prometheus_text_has_every_contract_metric_with_help_and_type() {
         value(m::DRIFT_LAST_SUCCESS, ""),
         Some(datetime!(2026-11-22 10:00:05.5 UTC).unix_timestamp() as f64 + 0.5)
     );
+    let a = r.attribution.as_ref().unwrap();
+    assert_eq!(value(m::DRIFT_ATTRIBUTION_NDCG, ""), Some(a.ndcg));
+    assert_eq!(value(m::DRIFT_ATTRIBUTION_NDCG_THRESHOLD, ""), Some(0.9));
+    assert_eq!(
+        value(m::DRIFT_FEATURE_ATTRIBUTION, r#"feature="V14",sample="reference""#),
+        Some(a.reference.mean_abs_contribution[13])
+    );
+    assert_eq!(
+        value(m::DRIFT_FEATURE_ATTRIBUTION, r#"feature="V1",sample="window""#),
+        Some(a.window.mean_abs_contribution[0])
+    );
+    assert_eq!(s.iter().filter(|(n, _, _)| n == m::DRIFT_FEATURE_ATTRIBUTION).count(), 2 * FEATURE_COUNT);
 
     // No data: no per-feature verdicts and no drift claimed, the window too small to judge, and the run
     // recorded as a success.
     let text = prometheus_text(&report(false));
     let s = samples(&text);
-    assert!(!s.iter().any(|(n, _, _)| n == m::DRIFT_FEATURE_DRIFTED || n == m::DRIFT_FRAUD_RATE));
+    assert!(!s.iter().any(|(n, _, _)| {
+        [m::DRIFT_FEATURE_DRIFTED, m::DRIFT_FRAUD_RATE, m::DRIFT_ATTRIBUTION_NDCG, m::DRIFT_FEATURE_ATTRIBUTION]
+            .contains(&n.as_str())
+    }));
     assert_eq!(value_in(&s, m::DRIFT_SHARE), Some(0.0));
     assert_eq!(value_in(&s, m::DRIFT_DATASET), Some(0.0));
     assert_eq!(value_in(&s, m::DRIFT_WINDOW_TOO_SMALL), Some(1.0));
@@ -475,6 +499,25 @@ fn the_html_report_is_self_contained_and_escapes_text() {
         "table"
     );
     assert_eq!(page.matches("<svg ").count(), FEATURE_COUNT + 1, "a histogram per feature and the prediction");
+    // Both attribution rankings side by side: rank 1 is V14 in the reference and, V1 shifted, still in the window.
+    let a = report(true).attribution.unwrap();
+    assert!(page.contains("<table class=\"rank\">"), "the rankings table");
+    assert_eq!(
+        page.matches("<tr><td>1</td><td class=\"m\">V14</td>").count()
+            + page.matches("<tr class=\"moved\"><td>1</td><td class=\"m\">V14</td>").count(),
+        1
+    );
+    let (reference, window) = (a.reference.ranking(), a.window.ranking());
+    let moved = reference.iter().zip(&window).filter(|(r, w)| r.0 != w.0).count();
+    assert_eq!(
+        page.matches("<tr class=\"moved\">").count(),
+        moved,
+        "a window feature off its reference rank is marked"
+    );
+    assert!(
+        page.contains(&format!("attribution nDCG (drift &lt; 0.9)<b>{}</b>", format_args!("{:.4}", a.ndcg))),
+        "the nDCG card"
+    );
     assert!(page.contains("model v&quot;1\\"), "the version is escaped");
     assert!(page.contains("2 object(s) or batched-file line(s) in the window could not be decoded"));
     for external in ["<script", "src=", "href=", "@import", "url("] {
@@ -482,4 +525,61 @@ fn the_html_report_is_self_contained_and_escapes_text() {
     }
     let page = html::render(&report(false));
     assert!(page.contains("no data") && !page.contains("<table>"));
+}
+
+/// The quality section in the push and the page: every quality metric with HELP and TYPE, the realized numbers of
+/// the span, the pushed alert lines, and the section rendered (held-out parity rows, every one labelled).
+#[test]
+fn the_quality_section_is_pushed_and_rendered() {
+    use fraudwatch_core::alert_thresholds::QUALITY_TOLERANCE;
+    use fraudwatch_core::metric_names as m;
+    use fraudwatch_monitor::quality::{
+        assess, Assessment, LabelConvention, LabelSummary, QualityBaseline, QualityRow, QualitySampling,
+    };
+    let parity = table("model/parity.csv");
+    let reference = reference();
+    let day = time::macros::date!(2026 - 11 - 21);
+    let rows: Vec<QualityRow> = parity["expected_probability"]
+        .iter()
+        .zip(&parity["Class"])
+        .map(|(&p, &class)| QualityRow { day, score: p as f32, weight: 1.0, label: Some((class == 1.0, 30.0)) })
+        .collect();
+    let mut r = report(true);
+    let quality = assess(
+        &rows,
+        Assessment {
+            baseline: &QualityBaseline { model_version: r.model_version.clone(), ..reference.quality.clone() },
+            window: Window { start: datetime!(2026-11-21 00:00 UTC), end: datetime!(2026-11-22 00:00 UTC) },
+            convention: LabelConvention::Explicit,
+            labels: LabelSummary {
+                distinct: 3000,
+                last_arrival: Some(datetime!(2026-11-22 09:00 UTC)),
+                ..Default::default()
+            },
+            sampling: QualitySampling::default(),
+            drift_window_scores: r.drift.as_ref().map(|_| &parity["expected_probability"][..]),
+            label_stale_after_days: 3,
+        },
+    );
+    let span = quality.span.clone().unwrap();
+    r.quality = Some(quality);
+    let text = prometheus_text(&r);
+    for name in m::ALL.iter().filter(|n| n.starts_with("fraud_quality_")) {
+        assert!(text.contains(&format!("# HELP {name} ")), "{name} HELP");
+        assert!(text.contains(&format!("# TYPE {name} gauge\n")), "{name} TYPE");
+    }
+    let s = samples(&text);
+    let value = |name: &str, labels: &str| s.iter().find(|(n, l, _)| n == name && l == labels).map(|x| x.2);
+    assert_eq!(value(m::QUALITY_REALIZED_RECALL, ""), Some(span.realized.recall));
+    assert_eq!(value(m::QUALITY_LABELLED_FRAUDS, ""), Some(98.0));
+    assert_eq!(value(m::QUALITY_CONFUSION_ROWS, r#"cell="fn""#), Some(17.0));
+    assert_eq!(value(m::QUALITY_SPAN_DAYS, ""), Some(1.0));
+    let card_recall = reference.quality.card_recall.unwrap();
+    assert_eq!(value(m::QUALITY_RECALL_ALERT_BELOW, ""), Some(card_recall - QUALITY_TOLERANCE));
+    assert_eq!(value(m::QUALITY_LABEL_STALE_AFTER_SECONDS, ""), Some(259_200.0));
+    assert_eq!(value(m::QUALITY_LAST_LABEL, ""), Some(datetime!(2026-11-22 09:00 UTC).unix_timestamp() as f64));
+    let page = html::render(&r);
+    assert!(page.contains("<h2>Model quality (labels)</h2>"), "section");
+    assert!(page.contains("<td>2026-11-21</td>"), "a row per prediction day");
+    assert!(page.contains(r#"<div class="card ok">realized recall (2026-11-21 to 2026-11-21, 98 frauds)"#), "{page}");
 }

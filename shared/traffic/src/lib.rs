@@ -4,7 +4,13 @@
 //! - `normal`: real transactions at the full data set's fraud prevalence (492 / 284,807 ≈ 0.17 %);
 //! - `fraud-spike`: real frauds mixed in at a given share (default 5 %, ten times the 0.5 % alert);
 //! - `distribution-shift`: real legitimate transactions with V1..V5 + 5.0 and Amount uniform in
-//!   [5,000, 15,000] — the original system's incident.
+//!   [5,000, 15,000] — the original system's incident;
+//! - `concept-drift`: normal traffic in which a share of the transactions (default 5 %) is a fraud pattern the model
+//!   has never seen: the features of real legitimate transactions, but the true class is fraud (the labels say so
+//!   later). Inputs, scores and the flagged rate look normal; only labels show the missed frauds.
+//!
+//! Every transaction carries its true class, so the traffic's labels can be delivered (`fraudctl traffic
+//! --labels-out`).
 
 use std::io::Read;
 use std::path::Path;
@@ -17,7 +23,7 @@ use fraudwatch_core::schema::{Features, AMOUNT_INDEX, FEATURE_COUNT, FEATURE_NAM
 
 /// The full data set's fraud prevalence, which `normal` traffic reproduces.
 pub const LIVE_FRAUD_SHARE: f64 = 492.0 / 284_807.0;
-/// The fraud share of a `fraud-spike` unless told otherwise.
+/// The fraud share of a `fraud-spike`, and the new-pattern share of a `concept-drift`, unless told otherwise.
 pub const DEFAULT_SPIKE_SHARE: f64 = 0.05;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -26,6 +32,19 @@ pub enum Incident {
     Normal,
     FraudSpike,
     DistributionShift,
+    ConceptDrift,
+}
+
+impl Incident {
+    /// The name `fraudctl traffic --incident` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Incident::Normal => "normal",
+            Incident::FraudSpike => "fraud-spike",
+            Incident::DistributionShift => "distribution-shift",
+            Incident::ConceptDrift => "concept-drift",
+        }
+    }
 }
 
 impl std::str::FromStr for Incident {
@@ -35,7 +54,10 @@ impl std::str::FromStr for Incident {
             "normal" => Ok(Incident::Normal),
             "fraud-spike" => Ok(Incident::FraudSpike),
             "distribution-shift" => Ok(Incident::DistributionShift),
-            other => Err(format!("unknown incident {other:?}: expected normal, fraud-spike or distribution-shift")),
+            "concept-drift" => Ok(Incident::ConceptDrift),
+            other => Err(format!(
+                "unknown incident {other:?}: expected normal, fraud-spike, distribution-shift or concept-drift"
+            )),
         }
     }
 }
@@ -87,7 +109,8 @@ pub fn read_labelled_csv(path: &Path) -> Result<Vec<LabelledTransaction>, Traffi
     Ok(rows)
 }
 
-/// `n` transactions of the incident, drawn (seeded, with replacement) from `rows`.
+/// `n` transactions of the incident, drawn (seeded, with replacement) from `rows`. `spike_share` is the fraud share
+/// of a `fraud-spike` and the share of new-pattern frauds in a `concept-drift`.
 pub fn build_traffic(
     rows: &[LabelledTransaction],
     incident: Incident,
@@ -101,13 +124,18 @@ pub fn build_traffic(
         return Err(TrafficError::Data("the data needs both legitimate and fraudulent rows".into()));
     }
     let share = match incident {
-        Incident::Normal => LIVE_FRAUD_SHARE,
+        Incident::Normal | Incident::ConceptDrift => LIVE_FRAUD_SHARE,
         Incident::FraudSpike => spike_share.clamp(0.0, 1.0),
         Incident::DistributionShift => 0.0,
     };
+    let new_pattern_share = if incident == Incident::ConceptDrift { spike_share.clamp(0.0, 1.0) } else { 0.0 };
     let mut rng = StdRng::seed_from_u64(seed);
     let traffic = (0..n)
         .map(|_| {
+            if rng.random_bool(new_pattern_share) {
+                let disguised = **legit.choose(&mut rng).expect("the legitimate pool is non-empty");
+                return LabelledTransaction { is_fraud: true, ..disguised };
+            }
             let pool = if rng.random_bool(share) { &frauds } else { &legit };
             let mut t = **pool.choose(&mut rng).expect("both pools are non-empty");
             if incident == Incident::DistributionShift {
@@ -142,6 +170,19 @@ mod tests {
             let base = t.features[5];
             assert!(t.features[..5].iter().all(|v| *v == base + 5.0));
             assert!((5_000.0..15_000.0).contains(&t.features[AMOUNT_INDEX]));
+        }
+
+        // New-pattern frauds look exactly like legitimate rows: in the test data only multiples of 10 are frauds.
+        let drift = build_traffic(&rows(), Incident::ConceptDrift, 4000, 0.25, 7).unwrap();
+        let disguised = drift.iter().filter(|t| t.is_fraud && !(t.features[0] as usize).is_multiple_of(10)).count();
+        assert!((disguised as f64 / 4000.0 - 0.25).abs() < 0.03, "{disguised}");
+        assert!(
+            drift.iter().filter(|t| (t.features[0] as usize).is_multiple_of(10)).count() <= 20,
+            "real frauds at ~0.17 %"
+        );
+
+        for incident in [Incident::Normal, Incident::FraudSpike, Incident::DistributionShift, Incident::ConceptDrift] {
+            assert_eq!(incident.name().parse::<Incident>(), Ok(incident));
         }
 
         let normal = build_traffic(&rows(), Incident::Normal, 500, 0.5, 7).unwrap();

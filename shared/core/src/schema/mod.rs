@@ -24,6 +24,8 @@ mod suggest;
 
 use serde::{Deserialize, Serialize};
 
+/// "a number", "an object", …: what a JSON value is, for error messages.
+pub(crate) use checked::json_type_name;
 use checked::{CheckedBatch, CheckedTransaction};
 
 /// Number of model features.
@@ -164,8 +166,8 @@ fn invalid_fields(mut errors: Vec<FieldError>, omitted: usize) -> RequestError {
     RequestError::InvalidFields(errors)
 }
 
-/// `name`, cut to [`MAX_SHOWN_NAME_CHARS`] characters.
-pub(crate) fn shown_name(name: &str) -> String {
+/// `name` as an error echoes it: cut to [`MAX_SHOWN_NAME_CHARS`] characters.
+pub fn shown_name(name: &str) -> String {
     match name.char_indices().nth(MAX_SHOWN_NAME_CHARS) {
         Some((cut, _)) => format!("{}…", &name[..cut]),
         None => name.to_string(),

@@ -8,8 +8,9 @@ use std::path::Path;
 use fraudwatch_core::card::{sha256_hex, CardError, ModelCard};
 use fraudwatch_core::log_record::{PredictionLogRecord, RecordError};
 use fraudwatch_core::schema::{FEATURE_COUNT, FEATURE_NAMES};
+use fraudwatch_explain::{ExplainError, Explainer};
 
-use super::PREDICTION_COLUMN;
+use super::{AttributionBaseline, PREDICTION_COLUMN};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
@@ -195,6 +196,8 @@ impl RecordColumns {
 pub enum ReferenceError {
     #[error(transparent)]
     Card(#[from] CardError),
+    #[error("the explanation of model {version}: {source}")]
+    Explanation { version: String, source: ExplainError },
     #[error("reference bytes do not match the card: sha256 {actual}, card says {expected}")]
     ChecksumMismatch { expected: String, actual: String },
     #[error("reference of model {version}: {source}")]
@@ -213,6 +216,11 @@ pub struct Reference {
     pub data: Dataset,
     pub important_features: Vec<String>,
     pub feature_importance: std::collections::BTreeMap<String, f64>,
+    /// The model's explainer and the sample's attribution ranking, for attribution drift; `None` for a model
+    /// whose card names no explanation (see [`Reference::with_explanation`]).
+    pub attribution: Option<AttributionBaseline>,
+    /// The card's threshold, calibrator and test metrics, for the quality check.
+    pub quality: crate::quality::QualityBaseline,
 }
 
 impl Reference {
@@ -220,6 +228,7 @@ impl Reference {
     /// the score column that prediction drift compares.
     pub fn from_artifacts(card_json: &[u8], reference: &[u8]) -> Result<Self, ReferenceError> {
         let card = ModelCard::from_json(card_json)?;
+        let quality = crate::quality::QualityBaseline::from_card(&card);
         let actual = sha256_hex(reference);
         if actual != card.reference.sha256 {
             return Err(ReferenceError::ChecksumMismatch { expected: card.reference.sha256, actual });
@@ -235,6 +244,23 @@ impl Reference {
         }
         let (important_features, feature_importance) =
             card.importance.map(|i| (i.important_features, i.values)).unwrap_or_default();
-        Ok(Reference { model_version: version, data, important_features, feature_importance })
+        Ok(Reference {
+            model_version: version,
+            data,
+            important_features,
+            feature_importance,
+            attribution: None,
+            quality,
+        })
+    }
+
+    /// The same reference with the model's explainer (from the card and the explanation file it names, checked
+    /// against it) and the sample's attribution ranking, computed once here. A card that names no explanation
+    /// leaves attribution drift unmeasured; one that names a file not given is refused.
+    pub fn with_explanation(self, card_json: &[u8], explanation: Option<&[u8]>) -> Result<Self, ReferenceError> {
+        let explainer = Explainer::for_card(card_json, explanation)
+            .map_err(|source| ReferenceError::Explanation { version: self.model_version.clone(), source })?;
+        let attribution = explainer.map(|e| AttributionBaseline::new(e, &self.data));
+        Ok(Reference { attribution, ..self })
     }
 }

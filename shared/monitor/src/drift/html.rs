@@ -7,11 +7,12 @@ use fraudwatch_core::alert_thresholds::DRIFT_MIN_WINDOW_ROWS;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use super::psi::Bins;
-use super::{ColumnDrift, DriftReport};
+use super::{AttributionDrift, ColumnDrift, DriftReport};
+use crate::quality::{CohortQuality, LabelConvention, QualityReport};
 
 const CSS: &str = "
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1d2733;background:#f6f8fa}
-h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 10px}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 10px}h3{font-size:15px;margin:18px 0 8px}
 .meta{color:#5a6673;margin-bottom:16px}
 .cards{display:flex;flex-wrap:wrap;gap:12px}
 .card{background:#fff;border:1px solid #d8dee4;border-radius:6px;padding:10px 14px;min-width:150px}
@@ -27,6 +28,8 @@ figure{margin:0;background:#fff;border:1px solid #d8dee4;border-radius:6px;paddi
 figcaption{font-weight:600;margin-bottom:4px}
 .ref{fill:#4c72b0}.cur{fill:#dd8452}.axis{font-size:10px;fill:#5a6673}
 .legend span{display:inline-block;width:10px;height:10px;margin:0 4px 0 10px}
+.rank td.bar{min-width:140px;text-align:left}.rank td.bar span{display:inline-block;height:10px;background:#4c72b0}
+.rank td.bar.cur span{background:#dd8452}tr.moved td.f{font-weight:600;color:#cf222e}
 ";
 
 /// The report as a complete HTML document.
@@ -105,6 +108,10 @@ pub fn render(report: &DriftReport) -> String {
                             }
                         }
                     }
+                    @match &report.attribution {
+                        Some(a) => (attribution_table(a)),
+                        None => div.note { "Feature attribution drift not measured: the model's card names no explanation." },
+                    }
                     h2 { "Histograms" }
                     div.legend {
                         "share of rows per bin (PSI bins):"
@@ -115,6 +122,7 @@ pub fn render(report: &DriftReport) -> String {
                         @for c in d.features.iter().chain(&d.prediction) { (histogram_figure(c)) }
                     }
                 }
+                @if let Some(q) = &report.quality { (quality_section(q)) }
             }
         }
     };
@@ -145,6 +153,9 @@ fn cards(report: &DriftReport) -> Markup {
                 }
             }
         }
+        @if let Some(a) = &report.attribution {
+            (card(&format!("attribution nDCG (drift < {})", a.threshold), &num(a.ndcg), Some(a.drifted)))
+        }
         @if let Some(rate) = report.fraud_rate {
             (card(
                 "fraud rate (flagged)",
@@ -156,6 +167,107 @@ fn cards(report: &DriftReport) -> Markup {
     }
 }
 
+/// Model quality: realized metrics from labels (the span the alerts judge, and each prediction day), CBPE's
+/// estimate beside them, and how complete the labels are.
+fn quality_section(q: &QualityReport) -> Markup {
+    let alerts = q.alerts();
+    let versus = |value: f64, card: Option<f64>| match card {
+        Some(c) => format!("{} (card {})", num(value), num(c)),
+        None => num(value),
+    };
+    let opt = |v: Option<f64>| v.map_or("–".to_string(), num);
+    html! {
+        h2 { "Model quality (labels)" }
+        p { b { (q.summary) } }
+        div.meta {
+            "model " (q.model_version) " · prediction days " (rfc3339(q.window.start)) " to " (rfc3339(q.window.end))
+            " · threshold " (num(q.threshold)) " · "
+            @match q.convention {
+                LabelConvention::Explicit => "explicit labels: only labelled predictions are judged",
+                LabelConvention::PositiveOnly { maturity_days } => {
+                    "positive-only labels: predictions older than " (maturity_days) " days without a fraud label count as legitimate"
+                }
+            }
+        }
+        @if q.sampling.sampled {
+            div.note {
+                "Sampled: " (q.sampling.listed_objects) " prediction logs in the window; every one labelled fraud by id ("
+                (q.sampling.read_in_full) ") and a uniform sample of " (q.sampling.max_rows) " of the rest were read, \
+                the sample weighted per day."
+            }
+        }
+        @if q.labels.unmatched_prediction_ids > 0 || q.labels.invalid_records + q.labels.unreadable_objects > 0 {
+            div.note {
+                (q.labels.unmatched_prediction_ids) " label(s) name a prediction id in the window that was not found; "
+                (q.labels.invalid_records) " bad label record(s) and " (q.labels.unreadable_objects)
+                " unreadable label object(s) were skipped."
+                @for e in &q.labels.errors { br; code { (e) } }
+            }
+        }
+        div.cards {
+            @if let Some(span) = &q.span {
+                @let r = &span.realized;
+                (card(&format!("realized recall ({} to {}, {} frauds)", span.first_day, span.last_day, r.frauds.round()),
+                    &versus(r.recall, q.card_recall), Some(alerts.realized_recall_low)))
+                (card("realized precision", &versus(r.precision, q.card_precision), Some(alerts.realized_precision_low)))
+                (card("PR-AUC (average precision)", &num(r.average_precision), None))
+                (card(&format!("recall at the top {} %", q.budget * 100.0), &opt(r.at_budget.map(|b| b.recall)), None))
+            } @else {
+                (card("realized", "no judged predictions", None))
+            }
+            @if let Some(e) = &q.estimated_window {
+                (card(&format!("estimated recall (CBPE, {} expected frauds)", num(e.expected_frauds())),
+                    &num(e.recall), Some(alerts.estimated_recall_low)))
+                (card("estimated precision (CBPE)", &num(e.precision), Some(alerts.estimated_precision_low)))
+            }
+            (card("label coverage", &format!("{:.1} % of {}", q.coverage * 100.0, num(q.rows)), Some(alerts.label_coverage_low)))
+            (card("labels", &format!("{} (newest {})", q.labels.distinct,
+                q.labels.last_arrival.map_or("never".to_string(), rfc3339)), None))
+        }
+        @if !q.cohorts.is_empty() {
+            h3 { "Per prediction day" }
+            table {
+                thead { tr {
+                    th { "day" } th { "age (d)" } th { "rows" } th { "judged" } th { "coverage" } th { "label delay p50 / max (h)" }
+                    th { "precision" } th { "recall" } th { "F1" } th { "PR-AUC" } th { "recall @budget" }
+                    th { "TP" } th { "FP" } th { "FN" } th { "TN" }
+                    th { "est. precision" } th { "est. recall" } th { "est. − realized (P / R)" }
+                } }
+                tbody { @for c in &q.cohorts { (cohort_row(c)) } }
+            }
+        }
+    }
+}
+
+fn cohort_row(c: &CohortQuality) -> Markup {
+    let opt = |v: Option<f64>| v.map_or("–".to_string(), num);
+    let r = c.realized.as_ref();
+    html! {
+        tr {
+            td { (c.day) } td { (c.age_days) } td { (num(c.rows)) } td { (num(c.judged_rows)) }
+            td { (format!("{:.1} %", c.coverage * 100.0)) }
+            td { (opt(c.label_delay_hours_p50)) " / " (opt(c.label_delay_hours_max)) }
+            td { (opt(r.map(|r| r.precision))) } td { (opt(r.map(|r| r.recall))) } td { (opt(r.map(|r| r.f1))) }
+            td { (opt(r.map(|r| r.average_precision))) } td { (opt(r.and_then(|r| r.at_budget.map(|b| b.recall)))) }
+            td { (opt(r.map(|r| r.confusion.tp))) } td { (opt(r.map(|r| r.confusion.fp))) }
+            td { (opt(r.map(|r| r.confusion.fn_))) } td { (opt(r.map(|r| r.confusion.tn))) }
+            td { (opt(c.estimated.map(|e| e.precision))) } td { (opt(c.estimated.map(|e| e.recall))) }
+            td { @match c.estimate_minus_realized {
+                Some(d) => { (signed(d.precision)) " / " (signed(d.recall)) }
+                None => "–",
+            } }
+        }
+    }
+}
+
+fn signed(v: f64) -> String {
+    if v > 0.0 {
+        format!("+{}", num(v))
+    } else {
+        num(v)
+    }
+}
+
 fn card(label: &str, value: &str, alert: Option<bool>) -> Markup {
     let class = match alert {
         Some(true) => "card alert",
@@ -163,6 +275,37 @@ fn card(label: &str, value: &str, alert: Option<bool>) -> Markup {
         None => "card",
     };
     html! { div class=(class) { (label) b { (value) } } }
+}
+
+/// The reference's and the window's feature rankings by mean |contribution|, side by side; a window feature
+/// that is not at its reference rank is marked.
+fn attribution_table(a: &AttributionDrift) -> Markup {
+    let (reference, window) = (a.reference.ranking(), a.window.ranking());
+    let top = reference.iter().chain(&window).map(|(_, v)| *v).fold(0.0, f64::max).max(f64::MIN_POSITIVE);
+    let width = |v: f64| format!("width:{:.1}px", v / top * 120.0);
+    html! {
+        h2 { "Feature attribution (mean |TreeSHAP contribution|, log-odds)" }
+        p {
+            "nDCG of the window's ranking against the reference's: " b { (num(a.ndcg)) }
+            " (SageMaker Clarify's feature-attribution drift check: a violation below " (a.threshold) "). Reference "
+            (a.reference.rows) " rows, window " (a.window.rows) " rows, both explained with the model's trees."
+        }
+        table.rank {
+            thead { tr {
+                th { "rank" } th { "reference feature" } th { "mean |contribution|" } th {}
+                th { "window feature" } th { "mean |contribution|" } th {}
+            } }
+            tbody {
+                @for (i, ((rf, rv), (wf, wv))) in reference.iter().zip(&window).enumerate() {
+                    tr class=[(rf != wf).then_some("moved")] {
+                        td { (i + 1) }
+                        td.m { (rf) } td { (num(*rv)) } td.bar { span style=(width(*rv)) {} }
+                        td.m.f { (wf) } td { (num(*wv)) } td.bar.cur { span style=(width(*wv)) {} }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Bars of reference and current shares per bin, side by side; hovering a bar shows its bin and share.

@@ -9,7 +9,7 @@ use time::{Date, Duration, OffsetDateTime, Time, UtcOffset};
 use fraudwatch_core::alert_thresholds::DRIFT_MIN_WINDOW_ROWS;
 use fraudwatch_core::log_record::partition_prefixes;
 
-use super::DatasetDrift;
+use super::{AttributionDrift, DatasetDrift};
 
 /// Where drift reports are stored in the log bucket.
 pub const DRIFT_REPORT_PREFIX: &str = "drift-reports/";
@@ -102,6 +102,13 @@ pub struct DriftReport {
     pub important_features: Vec<String>,
     #[serde(default)]
     pub feature_importance: BTreeMap<String, f64>,
+    /// The window's feature-attribution ranking against the reference's (mean |TreeSHAP|, nDCG); `None` when
+    /// the window held no rows or the model has no explanation.
+    #[serde(default)]
+    pub attribution: Option<AttributionDrift>,
+    /// Model quality from ground-truth labels and CBPE (absent when the quality check is off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<crate::quality::QualityReport>,
 }
 
 fn default_interval_seconds() -> u64 {
@@ -116,7 +123,11 @@ impl DriftReport {
     }
 
     /// The one-line verdict of a comparison (or of its absence).
-    pub fn summarise(window_rows: usize, drift: Option<&DatasetDrift>) -> String {
+    pub fn summarise(
+        window_rows: usize,
+        drift: Option<&DatasetDrift>,
+        attribution: Option<&AttributionDrift>,
+    ) -> String {
         let Some(d) = drift else {
             return "no data: the window held no readable prediction logs; no drift is claimed".into();
         };
@@ -129,8 +140,11 @@ impl DriftReport {
         let prediction = d.prediction.as_ref().map_or("prediction drift not measured".into(), |p| {
             format!("prediction drift {} ({:.4})", if p.drifted { "yes" } else { "no" }, p.score)
         });
+        let attribution = attribution.map_or("attribution drift not measured (no explanation)".into(), |a| {
+            format!("attribution nDCG {:.4}{}", a.ndcg, if a.drifted { " (drifted)" } else { "" })
+        });
         format!(
-            "{window_rows} rows: {}/{} features drifted ({:.3}){}{}; dataset drift {}; {prediction}{too_small}",
+            "{window_rows} rows: {}/{} features drifted ({:.3}){}{}; dataset drift {}; {prediction}; {attribution}{too_small}",
             d.number_of_drifted_columns,
             d.number_of_columns,
             d.share_of_drifted_columns,
