@@ -11,6 +11,7 @@ use std::sync::Arc;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use fraudwatch_core::aws::{self, CallBudget, LOGGER_S3, PREDICT_S3_FALLBACK, PREDICT_SQS};
+use fraudwatch_core::label::{LabelRecord, LabelSet, LabelTarget};
 use fraudwatch_core::log_files::LogObjectName;
 use fraudwatch_core::log_record::{
     partition_prefix, LoggedContribution, LoggedExplanation, PredictionLogRecord, PREDICTION_LOG_PREFIX,
@@ -21,9 +22,12 @@ use fraudwatch_core::metric_names::{
 use fraudwatch_monitor::drift::s3::read_window;
 use fraudwatch_monitor::drift::Window;
 use fraudwatch_monitor::log_reader::{find_records, read_partition, sample_window};
+use fraudwatch_monitor::quality::s3::read_cohorts;
+use fraudwatch_monitor::quality::QualityBaseline;
 use fraudwatch_tests::event_source::EventSourceMapping;
 use fraudwatch_tests::{
-    prediction_records, sdk_config, S3Server, SqsServer, StalledServer, LOGGER_BATCHED_BATCH_SIZE, LOGGER_BATCH_SIZE,
+    prediction_records, repo_root, sdk_config, S3Server, SqsServer, StalledServer, LOGGER_BATCHED_BATCH_SIZE,
+    LOGGER_BATCH_SIZE,
 };
 use lambda_runtime::{Context, LambdaEvent};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
@@ -699,7 +703,8 @@ async fn batched_a_redelivery_after_the_write_rewrites_the_same_file_or_adds_a_c
 /// frozen) writes them to their single-object keys itself, then to SQS again; the logger drains the queue first
 /// per prediction, then batched (a switch of `PredictionLogDelivery` mid-window). The frozen queue may still
 /// deliver what it buffered, so a record can be both a single object and a line of a file. Every answered
-/// prediction is one distinct record, and the readers agree.
+/// prediction is one distinct record, and the readers agree: a partition read, drift-check's window, the quality
+/// check's window joined to labels.
 #[tokio::test]
 async fn batched_mode_accounts_for_every_answered_prediction_across_both_layouts() {
     let (s3, sqs) = tokio::join!(s3_with_bucket(), SqsServer::start());
@@ -755,4 +760,44 @@ async fn batched_mode_accounts_for_every_answered_prediction_across_both_layouts
     let half = read_window(&s3.client(), BUCKET, &window, 300, 5).await.unwrap();
     assert_eq!((half.data.rows(), half.sampled), (300, true));
     assert!(half.read_objects < all.read_objects, "{} of {} objects", half.read_objects, all.read_objects);
+
+    // The quality check's reader on the same window: 6 predictions labelled fraud (3 of them handed over while the
+    // queue was frozen), 100 labelled legitimate, and a label naming an id nothing logged.
+    let labelled_at = OffsetDateTime::now_utc();
+    let label = |id: uuid::Uuid, is_fraud: bool| LabelRecord {
+        target: LabelTarget::Prediction(id),
+        is_fraud,
+        labelled_at,
+        source: Some("test".into()),
+    };
+    let frauds: Vec<&PredictionLogRecord> = before.iter().take(3).chain(during.iter().take(3)).collect();
+    let mut labels = LabelSet::default();
+    for (record, is_fraud) in frauds.iter().map(|r| (*r, true)).chain(after.iter().take(100).map(|r| (r, false))) {
+        labels.insert(label(record.prediction_id, is_fraud));
+    }
+    // After the last record (1:59:48), so no batched file's id range holds it either.
+    let unknown = fraudwatch_core::log_record::new_prediction_id(hour.start + Duration::seconds(7195));
+    labels.insert(label(unknown, true));
+    let card =
+        fraudwatch_core::card::ModelCard::from_json(&std::fs::read(repo_root().join("model/card.json")).unwrap())
+            .unwrap();
+    let baseline = QualityBaseline::from_card(&card);
+    let client = s3.client();
+    let cohorts = |max_rows| read_cohorts(&client, BUCKET, &window, &labels, &baseline, max_rows, 5);
+    let whole = cohorts(100_000).await.unwrap();
+    assert_eq!(whole.rows.len(), 600, "every prediction once");
+    assert!(whole.rows.iter().all(|r| r.weight == 1.0));
+    assert_eq!((whole.matched, whole.unmatched, whole.sampling.read_in_full), (106, 1, 6));
+    let sampled = cohorts(300).await.unwrap();
+    assert!(sampled.sampling.sampled);
+    assert_eq!(sampled.sampling.read_in_full, 6, "every fraud-labelled prediction, sampled or not");
+    let fraud_rows: Vec<f64> =
+        sampled.rows.iter().filter(|r| r.label.is_some_and(|(fraud, _)| fraud)).map(|r| r.weight).collect();
+    assert_eq!(fraud_rows, [1.0; 6], "read in full, each standing for itself");
+    assert!(sampled.rows.len() <= 306 && sampled.rows.len() >= 290, "{} rows", sampled.rows.len());
+    // The weights stand for the window: 594 others, counted from the listing (a record both a single object and a
+    // line of a file is counted twice there).
+    let others: f64 = sampled.rows.iter().filter(|r| !r.label.is_some_and(|(fraud, _)| fraud)).map(|r| r.weight).sum();
+    let listed = half.listed_records as f64;
+    assert!((594.0..=listed - 6.0 + 1e-9).contains(&others), "{others} of 594 ({listed} listed)");
 }
