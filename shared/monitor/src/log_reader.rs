@@ -34,9 +34,9 @@
 //! redeliveries after a write are rare. When `π ≥ 1/2` every file is read and its rows ranked like singles
 //! (reading at most twice `max_rows` rows).
 //!
-//! Memory: the k smallest single-object hashes, every batched file's name (~150 bytes: a day at 1,000
-//! predictions/s in files of 2,000 is 43,200 names, 6 MB), one file's text at a time per GET in flight, and the k
-//! rows kept.
+//! Memory: the k smallest single-object hashes, the 2k batched files' names of smallest hash (~150 bytes each: 30 MB
+//! for k = 100,000; only a prefix of that order is ever read, see `Listing`), a page of keys per listing in flight,
+//! one file's text at a time per GET in flight, and the k rows kept.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
@@ -47,7 +47,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use fraudwatch_core::log_files::{prediction_id_of, prediction_time, BatchFileName, BatchText, LogObjectName};
+use fraudwatch_core::log_files::{prediction_id_of, prediction_time, BatchText, LogObjectName};
 use fraudwatch_core::log_record::{
     key_of_prediction, partition_prefix, partition_prefixes, PredictionLogRecord, PREDICTION_LOG_PREFIX,
 };
@@ -389,28 +389,57 @@ impl Ord for OrderedHash {
     }
 }
 
-/// What listing a window found: the `k` single objects of smallest hash, every batched file, the totals.
-/// Independent of listing order, so partitions are listed concurrently and merged.
+/// What listing a window found: the `k` single objects of smallest hash, the `FILES_KEPT_PER_ROW · k` batched files of
+/// smallest key hash, the totals. Independent of listing order, so partitions are listed concurrently and merged.
+///
+/// Files are read in the order of their key hash (`u/p`, one `p` for all), so only a prefix of that order is ever
+/// read; the expected number is at most `k` (`p · F` files: `k / ROWS_PER_FILE` when `t` is not clamped, `k / mean`
+/// ≤ `k` when `t` = 1, under `k / 100` when `t` = `2π`), and when every file is read (`π` ≥ 1/2) there are at most
+/// `2k` records, so at most `2k` files. Keeping `2k` bounds memory (a 90-day quality window at 1,000 predictions/s
+/// is ~3.9 M files) without changing the sample.
 struct Listing {
     k: usize,
     hash: SeededHash,
     /// Max-heap on hash: the root is the first to leave. `Other` names are hashed by key.
     singles: BinaryHeap<(OrderedHash, Reverse<String>)>,
     single_count: usize,
-    files: Vec<(String, BatchFileName)>,
+    /// Max-heap on the key's hash, like `singles`.
+    files: BinaryHeap<(OrderedHash, Reverse<String>)>,
+    file_count: usize,
     file_records: usize,
+}
+
+/// Batched files a listing keeps per row of the sample (see [`Listing`]).
+const FILES_KEPT_PER_ROW: usize = 2;
+
+/// Keeps `key` among the `k` of smallest hash in `heap`.
+fn keep_smallest(heap: &mut BinaryHeap<(OrderedHash, Reverse<String>)>, k: usize, h: OrderedHash, key: String) {
+    if heap.len() < k {
+        heap.push((h, Reverse(key)));
+    } else if heap.peek().is_some_and(|(top, _)| h < *top) {
+        heap.pop();
+        heap.push((h, Reverse(key)));
+    }
 }
 
 impl Listing {
     fn new(k: usize, hash: SeededHash) -> Self {
-        Listing { k, hash, singles: BinaryHeap::new(), single_count: 0, files: Vec::new(), file_records: 0 }
+        Listing {
+            k,
+            hash,
+            singles: BinaryHeap::new(),
+            single_count: 0,
+            files: BinaryHeap::new(),
+            file_count: 0,
+            file_records: 0,
+        }
     }
 
     fn offer(&mut self, object: LogObject) {
         match object.name {
             LogObjectName::Batch(name) => {
                 self.file_records += name.records;
-                self.files.push((object.key, name));
+                self.offer_file(OrderedHash(self.hash.of(object.key.as_bytes())), object.key);
             }
             LogObjectName::Single(id) => self.offer_single(OrderedHash(self.hash.of_id(id)), object.key),
             LogObjectName::Other => self.offer_single(OrderedHash(self.hash.of(object.key.as_bytes())), object.key),
@@ -419,20 +448,23 @@ impl Listing {
 
     fn offer_single(&mut self, h: OrderedHash, key: String) {
         self.single_count += 1;
-        if self.singles.len() < self.k {
-            self.singles.push((h, Reverse(key)));
-        } else if self.singles.peek().is_some_and(|(top, _)| h < *top) {
-            self.singles.pop();
-            self.singles.push((h, Reverse(key)));
-        }
+        keep_smallest(&mut self.singles, self.k, h, key);
+    }
+
+    fn offer_file(&mut self, u: OrderedHash, key: String) {
+        self.file_count += 1;
+        keep_smallest(&mut self.files, FILES_KEPT_PER_ROW * self.k, u, key);
     }
 
     fn merge(mut self, other: Listing) -> Listing {
-        self.files.extend(other.files);
         self.file_records += other.file_records;
         self.single_count += other.single_count - other.singles.len();
+        self.file_count += other.file_count - other.files.len();
         for (h, Reverse(key)) in other.singles {
             self.offer_single(h, key);
+        }
+        for (u, Reverse(key)) in other.files {
+            self.offer_file(u, key);
         }
         self
     }
@@ -440,22 +472,22 @@ impl Listing {
     /// Decides what to read, in which order, and how rows are ranked.
     fn plan(self) -> Plan {
         let listed_records = self.single_count + self.file_records;
-        let listed_objects = self.single_count + self.files.len();
+        let listed_objects = self.single_count + self.file_count;
         let pi = if listed_records <= self.k { 1.0 } else { self.k as f64 / listed_records as f64 };
         let hash = self.hash;
         let mut units: Vec<Unit> =
             self.singles.into_iter().map(|(h, Reverse(key))| Unit { rank: h.0 / pi, key, single: true }).collect();
         // Few records more than max_rows (or none, or no files): read every file, rank its rows like singles.
-        let sequential = pi < SEQUENTIAL_BELOW && !self.files.is_empty();
+        let sequential = pi < SEQUENTIAL_BELOW && self.file_count > 0;
         let (file_p, within_t) = if sequential {
-            let mean_records = self.file_records as f64 / self.files.len() as f64;
+            let mean_records = self.file_records as f64 / self.file_count as f64;
             let t = (ROWS_PER_FILE as f64 / mean_records).clamp(pi / SEQUENTIAL_BELOW, 1.0);
             (pi / t, t)
         } else {
             (1.0, 1.0)
         };
-        units.extend(self.files.into_iter().map(|(key, _)| Unit {
-            rank: if sequential { hash.of(key.as_bytes()) / file_p } else { 0.0 },
+        units.extend(self.files.into_iter().map(|(u, Reverse(key))| Unit {
+            rank: if sequential { u.0 / file_p } else { 0.0 },
             key,
             single: false,
         }));
@@ -773,6 +805,30 @@ mod tests {
         let merged = bucket.listing(a, 1000, 42).merge(bucket.listing(b, 1000, 42));
         assert_eq!(merged.plan().units, whole);
         assert_ne!(bucket.listing(&bucket.objects, 1000, 43).plan().units, whole);
+    }
+
+    #[test]
+    fn a_window_of_many_small_files_keeps_only_twice_max_rows_files_and_samples_alike() {
+        // 12 batched hours of 150 files of 2 records (1,801 files with the redelivered one) against max_rows 200: the
+        // listing keeps 400 files; ~50 are read (p = π, t = 1). Over 200 seeds each hour gets ~1,644 rows
+        // (200 · 300 · π, π = 200 / 7,301 listed), sd ≈ 57 for a batched hour (rows come in pairs): ±300 is > 5 sd.
+        let bucket = Bucket::mixed(300, 2);
+        let listing = bucket.listing(&bucket.objects, 200, 9);
+        assert_eq!((listing.files.len(), listing.file_count), (400, 1801));
+        let plan = listing.plan();
+        assert_eq!((plan.listed_objects, plan.listed_records), (bucket.objects.len(), 24 * 300 + 101));
+        let seeds = 200;
+        let mut per_hour = [0usize; 24];
+        for seed in 0..seeds {
+            let (rows, _, read) = bucket.sample(200, seed);
+            assert_eq!(rows.len(), 200);
+            assert!(read < 400, "{read} objects read");
+            rows.iter().for_each(|r| per_hour[usize::from(r.timestamp.hour())] += 1);
+        }
+        let expected = seeds as f64 * 300.0 * 200.0 / 7301.0;
+        for (hour, &n) in per_hour.iter().enumerate().filter(|(hour, _)| *hour != 1) {
+            assert!((n as f64 - expected).abs() < 300.0, "hour {hour}: {n} vs {expected:.0}: {per_hour:?}");
+        }
     }
 
     #[test]
