@@ -352,6 +352,8 @@ pub struct QualitySampling {
     pub listed_objects: usize,
     /// Predictions labelled fraud by prediction id: always read.
     pub read_in_full: usize,
+    /// Objects the sample read, plus one per prediction read in full (a lookup by id: the GET of its single object,
+    /// or in the batched layout that GET's 404 and the files whose id range holds it).
     pub read_objects: usize,
     pub max_rows: usize,
     /// More objects than `max_rows`: the rest was a uniform sample, weighted.
