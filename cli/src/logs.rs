@@ -1,15 +1,17 @@
 //! `fraudctl logs`: list the prediction logs of a time window, fetch one record by its prediction id,
-//! summarise a window. Objects are found through the partition layout of `shared::log_record`, never by
-//! scanning the whole bucket.
+//! summarise a window, recover records that only reached predict's log. Both layouts (one object per
+//! prediction, batched files) are read through `fraudwatch_monitor::log_reader`, which finds objects through
+//! the partition layout (never a scan of the bucket) and counts every record once.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
+use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_s3::types::Object;
+use aws_sdk_s3::error::DisplayErrorContext;
 use fraudwatch_core::log_record::{key_of_prediction, partition_prefixes, PredictionLogRecord};
+use fraudwatch_monitor::log_reader::{find_records, list_partition, read_partition};
 use futures::stream::{self, StreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -17,7 +19,7 @@ use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-/// GETs in flight while summarising.
+/// PUTs in flight while recovering.
 const MAX_IN_FLIGHT: usize = 32;
 /// Bins of the probability histogram, each 1/BINS wide.
 const BINS: usize = 10;
@@ -30,21 +32,23 @@ pub struct LogsArgs {
 
 #[derive(clap::Subcommand)]
 enum LogsCommand {
-    /// List the objects of a window: `last-modified size key`, oldest partition first.
+    /// List the objects of a window (single records and batched files): `last-modified size key`, oldest
+    /// partition first.
     List {
         #[command(flatten)]
         bucket: Bucket,
         #[command(flatten)]
         window: Window,
     },
-    /// Print one record, found from its prediction id alone (a UUIDv7 carries its partition hour).
+    /// Print one record, found from its prediction id alone (a UUIDv7 carries its partition hour): its own
+    /// object, else the batched files of that hour whose id range holds it.
     Get {
         #[command(flatten)]
         bucket: Bucket,
         prediction_id: Uuid,
     },
-    /// Count, fraud rate, probability histogram and model versions of a window; corrupt objects are
-    /// skipped and counted.
+    /// Count, fraud rate, probability histogram and model versions of a window's distinct records; corrupt
+    /// objects and lines are skipped and counted, a record logged twice counts once.
     Summary {
         #[command(flatten)]
         bucket: Bucket,
@@ -53,6 +57,16 @@ enum LogsCommand {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+    },
+    /// Write the records of predict's `prediction_log_fallback` lines (an export of its log group: one JSON
+    /// message per line or tab) to their S3 keys; records already logged, in either layout, are skipped, so
+    /// running it again over the same or an overlapping export writes nothing twice.
+    Recover {
+        #[command(flatten)]
+        bucket: Bucket,
+        /// The exported lines.
+        #[arg(long)]
+        file: PathBuf,
     },
 }
 
@@ -109,25 +123,23 @@ pub async fn run(s3: &aws_sdk_s3::Client, args: LogsArgs) -> Result<()> {
             }
             Ok(())
         }
+        LogsCommand::Recover { bucket, file } => recover(s3, &bucket.bucket, &file).await,
     }
 }
 
 async fn list(s3: &aws_sdk_s3::Client, bucket: &str, window: (OffsetDateTime, OffsetDateTime)) -> Result<()> {
     let prefixes = partition_prefixes(window.0, window.1);
     let bar = partition_bar(prefixes.len());
-    let mut count = 0;
+    let (mut count, mut records) = (0, 0);
     for prefix in &prefixes {
         let mut lines = String::new();
-        for object in objects_in_window(s3, bucket, prefix, window).await? {
-            let modified = object
-                .last_modified()
-                .and_then(|t| OffsetDateTime::from_unix_timestamp(t.secs()).ok())
-                .map(rfc3339)
-                .unwrap_or_default();
-            let size = object.size().unwrap_or_default();
-            let key = object.key().unwrap_or_default();
-            writeln!(lines, "{modified}  {size:>8}  {key}")?;
+        for object in
+            list_partition(s3, bucket, prefix).await?.into_iter().filter(|o| o.may_overlap(window.0, window.1))
+        {
+            let modified = object.last_modified.map(rfc3339).unwrap_or_default();
+            writeln!(lines, "{modified}  {:>8}  {}", object.size, object.key)?;
             count += 1;
+            records += object.name.records();
         }
         // Printed a partition at a time so the lines stream out (e.g. into `head`) during long listings.
         match bar.suspend(|| std::io::stdout().write_all(lines.as_bytes())) {
@@ -139,25 +151,28 @@ async fn list(s3: &aws_sdk_s3::Client, bucket: &str, window: (OffsetDateTime, Of
         bar.set_message(format!("{count} objects"));
     }
     bar.finish_and_clear();
-    eprintln!("{count} objects in {} partitions, {} .. {}", prefixes.len(), rfc3339(window.0), rfc3339(window.1));
+    eprintln!(
+        "{count} objects ({records} records by their names) in {} partitions, {} .. {}",
+        prefixes.len(),
+        rfc3339(window.0),
+        rfc3339(window.1)
+    );
     Ok(())
 }
 
 async fn get(s3: &aws_sdk_s3::Client, bucket: &str, id: Uuid) -> Result<()> {
     let key = key_of_prediction(id).with_context(|| format!("{id} is not a UUIDv7, so it names no partition"))?;
-    match s3.get_object().bucket(bucket).key(&key).send().await {
-        Ok(object) => {
-            let body = object.body.collect().await.with_context(|| format!("reading s3://{bucket}/{key}"))?;
+    match find_records(s3, bucket, &[id]).await?.remove(&id) {
+        Some(found) => {
             let mut stdout = std::io::stdout().lock();
-            stdout.write_all(&body.into_bytes())?;
+            stdout.write_all(&found.record.encode())?;
             writeln!(stdout)?;
-            eprintln!("s3://{bucket}/{key}");
+            eprintln!("s3://{bucket}/{}", found.key);
             Ok(())
         }
-        Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
-            bail!("prediction {id} is not logged in s3://{bucket} (no object {key})")
+        None => {
+            bail!("prediction {id} is not logged in s3://{bucket} (no object {key}, nor a batched file of its hour)")
         }
-        Err(e) => bail!("GET s3://{bucket}/{key}: {}", describe(e)),
     }
 }
 
@@ -170,8 +185,10 @@ struct Summary {
     /// Counts of `fraud_probability` in [0, 0.1), [0.1, 0.2), … [0.9, 1.0].
     probability_histogram: [u64; BINS],
     model_versions: BTreeMap<String, u64>,
-    /// Objects in the window that are not a readable record; skipped.
+    /// Objects (or lines of batched files) in the window that are not a readable record; skipped.
     corrupt_objects: u64,
+    /// Copies of a record logged more than once (a redelivery in batched mode), counted once.
+    duplicates: u64,
 }
 
 impl Summary {
@@ -189,12 +206,13 @@ impl Summary {
         let rate = self.fraud_rate.map_or_else(|| "-".to_string(), |r| format!("{r:.4}"));
         let versions: Vec<String> = self.model_versions.iter().map(|(v, n)| format!("{v}={n}")).collect();
         let mut out = format!(
-            "window          {} .. {}\nrecords         {}\nfraud           {} (rate {rate})\ncorrupt         {} skipped\nmodel versions  {}\nfraud_probability\n",
+            "window          {} .. {}\nrecords         {}\nfraud           {} (rate {rate})\ncorrupt         {} skipped\nduplicates      {} removed\nmodel versions  {}\nfraud_probability\n",
             rfc3339(window.0),
             rfc3339(window.1),
             self.records,
             self.fraud,
             self.corrupt_objects,
+            self.duplicates,
             versions.join(" "),
         );
         let widest = self.probability_histogram.iter().max().copied().unwrap_or(0);
@@ -213,18 +231,12 @@ async fn summarise(s3: &aws_sdk_s3::Client, bucket: &str, window: (OffsetDateTim
     let bar = partition_bar(prefixes.len());
     let mut summary = Summary::default();
     for prefix in &prefixes {
-        let objects = objects_in_window(s3, bucket, prefix, window).await?;
-        let mut records = stream::iter(objects.iter().filter_map(|o| o.key()))
-            .map(|key| read_record(s3, bucket, key))
-            .buffer_unordered(MAX_IN_FLIGHT);
-        while let Some(read) = records.next().await {
-            match read? {
-                Ok(record) => summary.add(&record),
-                Err(reason) => {
-                    summary.corrupt_objects += 1;
-                    bar.suspend(|| eprintln!("skipped corrupt object: {reason}"));
-                }
-            }
+        let partition = read_partition(s3, bucket, prefix, window).await?;
+        partition.records.iter().for_each(|r| summary.add(r));
+        summary.duplicates += partition.duplicates as u64;
+        summary.corrupt_objects += partition.corrupt.len() as u64;
+        for reason in &partition.corrupt {
+            bar.suspend(|| eprintln!("skipped corrupt object: {reason}"));
         }
         bar.inc(1);
         bar.set_message(format!("{} records", summary.records));
@@ -233,72 +245,71 @@ async fn summarise(s3: &aws_sdk_s3::Client, bucket: &str, window: (OffsetDateTim
     Ok(summary)
 }
 
-/// The record at `key`; `Ok(Err(reason))` when the object is not a readable record (corrupt, or from a
-/// schema version this build does not know). A failed GET is an error: the summary would be wrong.
-async fn read_record(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<Result<PredictionLogRecord, String>> {
-    let object = s3
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .map_err(|e| anyhow::anyhow!("GET s3://{bucket}/{key}: {}", describe(e)))?;
-    let body = object.body.collect().await.with_context(|| format!("reading s3://{bucket}/{key}"))?;
-    Ok(PredictionLogRecord::decode(&body.into_bytes()).map_err(|e| format!("{key}: {e}")))
+/// What `logs recover` did with each exported message.
+#[derive(Debug, Default, PartialEq)]
+struct Recovered {
+    written: usize,
+    already_logged: usize,
+    malformed: usize,
 }
 
-/// The objects of one partition whose prediction id falls in the window (the first and last partitions
-/// stick out of it). Objects whose name is not a UUIDv7 are kept: they need looking at.
-async fn objects_in_window(
-    s3: &aws_sdk_s3::Client,
-    bucket: &str,
-    prefix: &str,
-    (since, until): (OffsetDateTime, OffsetDateTime),
-) -> Result<Vec<Object>> {
-    let mut pages = s3.list_objects_v2().bucket(bucket).prefix(prefix).into_paginator().send();
-    let mut objects = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| anyhow::anyhow!("listing s3://{bucket}/{prefix}: {}", describe(e)))?;
-        objects.extend(
-            page.contents()
-                .iter()
-                .filter(|o| {
-                    let created = o.key().and_then(key_prediction_id).and_then(uuid_v7_time);
-                    created.is_none_or(|t| since <= t && t < until)
-                })
-                .cloned(),
-        );
-    }
-    Ok(objects)
-}
-
-fn key_prediction_id(key: &str) -> Option<Uuid> {
-    let name = key.rsplit('/').next()?.strip_suffix(".json")?;
-    Uuid::parse_str(name).ok()
-}
-
-/// The creation time a UUIDv7 carries (millisecond precision).
-fn uuid_v7_time(id: Uuid) -> Option<OffsetDateTime> {
-    if id.get_version() != Some(uuid::Version::SortRand) {
-        return None;
-    }
-    let (secs, nanos) = id.get_timestamp()?.to_unix();
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(secs) * 1_000_000_000 + i128::from(nanos)).ok()
-}
-
-/// An S3 failure in one line: the service's error code and message, or the transport's error chain.
-fn describe<E, R>(e: SdkError<E, R>) -> String
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    match e.as_service_error() {
-        Some(service) => {
-            let code = service.code().unwrap_or("unknown error");
-            service.message().map_or_else(|| code.to_string(), |m| format!("{code}: {m}"))
+async fn recover(s3: &aws_sdk_s3::Client, bucket: &str, file: &std::path::Path) -> Result<()> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let mut outcome = Recovered::default();
+    let mut records: BTreeMap<Uuid, PredictionLogRecord> = BTreeMap::new();
+    // `aws logs filter-log-events --output text` separates messages by tabs, an export by newlines; a JSON
+    // message holds neither unescaped.
+    for (i, message) in text.split(['\n', '\t']).map(str::trim).filter(|m| !m.is_empty()).enumerate() {
+        match fallback_record(message) {
+            Ok(record) => drop(records.insert(record.prediction_id, record)),
+            Err(reason) => {
+                outcome.malformed += 1;
+                eprintln!("skipped message {}: {reason}", i + 1);
+            }
         }
-        None => DisplayErrorContext(e).to_string(),
     }
+    let ids: Vec<Uuid> = records.keys().copied().collect();
+    let logged = find_records(s3, bucket, &ids).await?;
+    for found in logged.values() {
+        println!("already logged  s3://{bucket}/{}", found.key);
+    }
+    outcome.already_logged = logged.len();
+    let missing: Vec<PredictionLogRecord> =
+        records.into_values().filter(|r| !logged.contains_key(&r.prediction_id)).collect();
+    let mut puts = stream::iter(missing)
+        .map(|record| async move {
+            let key = record.s3_key();
+            s3.put_object()
+                .bucket(bucket)
+                .key(&key)
+                .content_type("application/json")
+                .body(record.encode().into())
+                .send()
+                .await
+                .map_err(|e| anyhow::anyhow!("PUT s3://{bucket}/{key}: {}", DisplayErrorContext(e)))?;
+            Ok::<_, anyhow::Error>(key)
+        })
+        .buffer_unordered(MAX_IN_FLIGHT);
+    while let Some(key) = puts.next().await {
+        println!("written         s3://{bucket}/{}", key?);
+        outcome.written += 1;
+    }
+    eprintln!(
+        "{} written, {} already logged, {} malformed message(s) skipped",
+        outcome.written, outcome.already_logged, outcome.malformed
+    );
+    Ok(())
+}
+
+/// The record of one `prediction_log_fallback` message, checked as the logger checks it.
+fn fallback_record(message: &str) -> Result<PredictionLogRecord, String> {
+    let value: serde_json::Value = serde_json::from_str(message).map_err(|e| format!("not JSON: {e}"))?;
+    if value.get("message").and_then(|m| m.as_str()) != Some("prediction_log_fallback") {
+        return Err("not a prediction_log_fallback message".into());
+    }
+    let record = value.get("record").ok_or("no `record` field")?;
+    let bytes = serde_json::to_vec(record).expect("a parsed value serialises");
+    PredictionLogRecord::decode(&bytes).map_err(|e| e.to_string())
 }
 
 fn rfc3339(t: OffsetDateTime) -> String {
@@ -321,14 +332,29 @@ mod tests {
     use time::macros::datetime;
 
     #[test]
-    fn a_uuid_v7_names_its_time_and_other_versions_do_not() {
-        let t = datetime!(2026-11-22 03:59:59.999 UTC);
-        let ts = uuid::Timestamp::from_unix(uuid::NoContext, t.unix_timestamp() as u64, t.nanosecond());
-        let id = Uuid::new_v7(ts);
-        assert_eq!(uuid_v7_time(id), Some(t));
-        assert_eq!(key_prediction_id(&format!("prediction-logs/dt=2026-11-22/hour=03/{id}.json")), Some(id));
-        assert_eq!(uuid_v7_time(Uuid::new_v4()), None);
-        assert_eq!(key_prediction_id("prediction-logs/x/notes.txt"), None);
+    fn recover_takes_only_valid_fallback_messages() {
+        let record = || {
+            serde_json::json!({
+                "schema_version": 1, "prediction_id": "0193a5b2-7c4e-7d8f-9a0b-1c2d3e4f5a6b",
+                "timestamp": "2026-11-22T03:00:00Z", "request_id": "r", "model_version": "v1",
+                "fraud_probability": 0.25, "is_fraud": false, "threshold": 0.5, "latency_us": 1,
+                "features": fraudwatch_core::schema::FEATURE_NAMES.iter().map(|n| (*n, 0.0)).collect::<BTreeMap<_, _>>(),
+            })
+        };
+        let line = |message: &str, record: serde_json::Value| {
+            serde_json::json!({"level": "ERROR", "message": message, "s3_key": "k", "record": record}).to_string()
+        };
+        let ok = fallback_record(&line("prediction_log_fallback", record())).unwrap();
+        assert_eq!(ok.prediction_id.to_string(), "0193a5b2-7c4e-7d8f-9a0b-1c2d3e4f5a6b");
+        assert_eq!(
+            fallback_record(&line("batch logged", record())).unwrap_err(),
+            "not a prediction_log_fallback message"
+        );
+        let mut impossible = record();
+        impossible["fraud_probability"] = 1.5.into();
+        let err = fallback_record(&line("prediction_log_fallback", impossible)).unwrap_err();
+        assert!(err.contains("fraud_probability 1.5 is not in [0, 1]"), "{err}");
+        assert!(fallback_record("2026-11-22 {").unwrap_err().starts_with("not JSON"));
     }
 
     #[test]

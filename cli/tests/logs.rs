@@ -3,6 +3,9 @@
 
 use std::process::Output;
 
+use std::io::Write as _;
+
+use fraudwatch_core::log_files::BatchFile;
 use fraudwatch_core::log_record::{new_prediction_id, partition_prefix, PredictionLogRecord};
 use fraudwatch_tests::{fraudctl_against, prediction_records, S3Server};
 use time::macros::datetime;
@@ -124,4 +127,134 @@ async fn summary_counts_the_window_and_skips_corrupt_objects() {
     )))
     .unwrap();
     assert_eq!((recent["records"].as_u64(), recent["fraud_rate"].is_null()), (Some(0), true));
+}
+
+/// Both layouts in one bucket: the same 36 records, 01:xx and 02:xx as single objects (with the corrupt one),
+/// 03:xx and 04:xx as batched files — 03:xx in two files plus a third repeating two of its records (a
+/// redelivery) and a file whose second line is corrupt.
+struct MixedFixture {
+    s3: S3Server,
+    records: Vec<PredictionLogRecord>,
+    file_keys: Vec<String>,
+}
+
+async fn mixed_fixture() -> MixedFixture {
+    let s3 = S3Server::start().await.unwrap();
+    s3.create_bucket(BUCKET).await.unwrap();
+    let records = prediction_records(36, datetime!(2025-06-01 01:30 UTC), Duration::minutes(5)).unwrap();
+    let client = s3.client();
+    let put = |key: String, body: Vec<u8>| {
+        let client = client.clone();
+        async move { client.put_object().bucket(BUCKET).key(key).body(body.into()).send().await.unwrap() }
+    };
+    let at = |hour: u8| move |r: &&PredictionLogRecord| r.timestamp.hour() == hour;
+    for r in records.iter().filter(|r| r.timestamp.hour() < 3) {
+        put(r.s3_key(), r.encode()).await;
+    }
+    let at_3: Vec<&PredictionLogRecord> = records.iter().filter(at(3)).collect();
+    let at_4: Vec<&PredictionLogRecord> = records.iter().filter(at(4)).collect();
+    let mut file_keys = Vec::new();
+    for chunk in [&at_3[..6], &at_3[6..], &[at_3[2], at_3[9]][..], &at_4[..]] {
+        let file = BatchFile::encode(chunk).unwrap();
+        put(file.key.clone(), file.body).await;
+        file_keys.push(file.key);
+    }
+    let corrupt_at = datetime!(2025-06-01 02:40:30 UTC);
+    put(format!("{}{}.json", partition_prefix(corrupt_at), new_prediction_id(corrupt_at)), b"{\"truncated".to_vec())
+        .await;
+    // A file named for one record of 03:xx whose text has a second, corrupt line.
+    let mut extra = records[0].clone();
+    extra.timestamp = datetime!(2025-06-01 03:31:00 UTC);
+    extra.prediction_id = new_prediction_id(extra.timestamp);
+    let key = BatchFile::encode(&[&extra]).unwrap().key;
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gzip.write_all(&extra.encode()).unwrap();
+    gzip.write_all(b"\n{\"schema_version\": 1, \"prediction_id\": \"not-a-uuid\"}\n").unwrap();
+    put(key.clone(), gzip.finish().unwrap()).await;
+    file_keys.push(key);
+    let mut records = records;
+    records.push(extra);
+    MixedFixture { s3, records, file_keys }
+}
+
+#[tokio::test]
+async fn summary_over_both_layouts_counts_each_record_once() {
+    let f = mixed_fixture().await;
+    let args = ["logs", "summary", "--bucket", BUCKET, "--since", SINCE, "--until", UNTIL, "--json"];
+    let json: serde_json::Value = serde_json::from_str(&stdout(&fraudctl(&f.s3, &args))).unwrap();
+    // 02:30..03:55 every 5 minutes (18) and the extra record of 03:31; the two repeated records once.
+    let window: Vec<&PredictionLogRecord> = f
+        .records
+        .iter()
+        .filter(|r| datetime!(2025-06-01 02:30 UTC) <= r.timestamp && r.timestamp < datetime!(2025-06-01 04:00 UTC))
+        .collect();
+    assert_eq!(window.len(), 19);
+    assert_eq!(json["records"], 19);
+    assert_eq!(json["duplicates"], 2);
+    assert_eq!(json["corrupt_objects"], 2, "the corrupt object and the corrupt line");
+    assert_eq!(json["fraud"], window.iter().filter(|r| r.is_fraud).count());
+}
+
+#[tokio::test]
+async fn get_finds_a_record_inside_a_batched_file() {
+    let f = mixed_fixture().await;
+    let record = f.records.iter().find(|r| r.timestamp == datetime!(2025-06-01 03:50 UTC)).unwrap();
+    let out = fraudctl(&f.s3, &["logs", "get", "--bucket", BUCKET, &record.prediction_id.to_string()]);
+    assert_eq!(PredictionLogRecord::decode(stdout(&out).trim_end().as_bytes()).unwrap(), *record);
+    let source = String::from_utf8_lossy(&out.stderr);
+    assert!(source.contains(&f.file_keys[1]), "{source}");
+    // An id of that hour that no file holds.
+    let absent = new_prediction_id(datetime!(2025-06-01 03:52 UTC));
+    let missing = fraudctl(&f.s3, &["logs", "get", "--bucket", BUCKET, &absent.to_string()]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("is not logged"));
+}
+
+#[tokio::test]
+async fn list_shows_single_objects_and_batched_files() {
+    let f = mixed_fixture().await;
+    let out = fraudctl(&f.s3, &["logs", "list", "--bucket", BUCKET, "--since", SINCE, "--until", UNTIL]);
+    let listed: Vec<String> = stdout(&out).lines().map(|l| l.rsplit(' ').next().unwrap().to_string()).collect();
+    let singles = listed.iter().filter(|k| k.ends_with(".json")).count();
+    let files: Vec<&String> = listed.iter().filter(|k| k.ends_with(".jsonl.gz")).collect();
+    assert_eq!(singles, 7, "02:30..02:55 and the corrupt object");
+    assert_eq!(files.len(), 4, "the 03:xx files; the 04:xx file starts after the window");
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("11 objects (22 records by their names)"));
+}
+
+#[tokio::test]
+async fn recover_writes_only_what_is_not_logged_in_either_layout_and_is_idempotent() {
+    let f = mixed_fixture().await;
+    let fallback = |r: &PredictionLogRecord| {
+        serde_json::json!({"level": "ERROR", "message": "prediction_log_fallback", "s3_key": r.s3_key(), "record": r})
+            .to_string()
+    };
+    let lost = prediction_records(2, datetime!(2025-06-01 05:10 UTC), Duration::minutes(1)).unwrap();
+    let in_single = &f.records[1];
+    let in_file = f.records.iter().find(|r| r.timestamp.hour() == 3).unwrap();
+    // `--output text` puts a page's messages on one line, tab-separated.
+    let export = format!(
+        "{}\t{}\n{}\nnot json at all\n{}\n",
+        fallback(&lost[0]),
+        fallback(in_single),
+        fallback(in_file),
+        fallback(&lost[1])
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("fallback.jsonl");
+    std::fs::write(&file, export).unwrap();
+    let args = ["logs", "recover", "--bucket", BUCKET, "--file", file.to_str().unwrap()];
+
+    let out = fraudctl(&f.s3, &args);
+    let printed = stdout(&out);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2 written, 2 already logged, 1 malformed"), "{out:?}");
+    for r in &lost {
+        assert!(printed.contains(&format!("written         s3://{BUCKET}/{}", r.s3_key())), "{printed}");
+        let body = f.s3.client().get_object().bucket(BUCKET).key(r.s3_key()).send().await.unwrap();
+        assert_eq!(PredictionLogRecord::decode(&body.body.collect().await.unwrap().into_bytes()).unwrap(), *r);
+    }
+    assert!(printed.contains(&f.file_keys[0]), "the record found in its batched file: {printed}");
+
+    let again = fraudctl(&f.s3, &args);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("0 written, 4 already logged, 1 malformed"), "{again:?}");
 }

@@ -29,6 +29,8 @@ pub const SECRET_KEY: &str = "fraudwatch-test-secret";
 pub const REGION: &str = "eu-west-1";
 /// The prediction-logger's SQS `BatchSize` in infra/template.yaml (tests/tests/thresholds.rs checks it).
 pub const LOGGER_BATCH_SIZE: usize = 100;
+/// The same with `PredictionLogDelivery=batched` (the template's `PredictionLogDeliveries` mapping).
+pub const LOGGER_BATCHED_BATCH_SIZE: usize = 2000;
 
 /// The workspace root.
 pub fn repo_root() -> PathBuf {

@@ -1,6 +1,8 @@
 //! The prediction-log path against real servers: predict's `SqsLogSink` → SQS (moto) → the
 //! prediction-logger handler, fed the received messages the way Lambda's event source mapping does →
-//! S3 (s3s-fs). "Nothing lost, nothing duplicated" is checked by reading the bucket back.
+//! S3 (s3s-fs). "Nothing lost, nothing duplicated" is checked by reading the bucket back: one object per record
+//! in the per-prediction layout; in the batched layout (`batched_*` tests) one *distinct* record per answered
+//! prediction, read the way every reader reads (`fraudwatch_monitor::log_reader`, duplicates removed).
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -9,16 +11,28 @@ use std::sync::Arc;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use fraudwatch_core::aws::{self, CallBudget, LOGGER_S3, PREDICT_S3_FALLBACK, PREDICT_SQS};
-use fraudwatch_core::log_record::{LoggedContribution, LoggedExplanation, PredictionLogRecord, PREDICTION_LOG_PREFIX};
+use fraudwatch_core::label::{LabelRecord, LabelSet, LabelTarget};
+use fraudwatch_core::log_files::LogObjectName;
+use fraudwatch_core::log_record::{
+    partition_prefix, LoggedContribution, LoggedExplanation, PredictionLogRecord, PREDICTION_LOG_PREFIX,
+};
 use fraudwatch_core::metric_names::{
     LOG_ENQUEUE_FAILURES_TOTAL, LOG_ENQUEUE_SECONDS, LOG_ONLY_IN_STDOUT_TOTAL, LOG_WRITTEN_BY_FALLBACK_TOTAL,
 };
+use fraudwatch_monitor::drift::s3::read_window;
+use fraudwatch_monitor::drift::Window;
+use fraudwatch_monitor::log_reader::{find_records, read_partition, sample_window};
+use fraudwatch_monitor::quality::s3::read_cohorts;
+use fraudwatch_monitor::quality::QualityBaseline;
 use fraudwatch_tests::event_source::EventSourceMapping;
-use fraudwatch_tests::{prediction_records, sdk_config, S3Server, SqsServer, StalledServer, LOGGER_BATCH_SIZE};
+use fraudwatch_tests::{
+    prediction_records, repo_root, sdk_config, S3Server, SqsServer, StalledServer, LOGGER_BATCHED_BATCH_SIZE,
+    LOGGER_BATCH_SIZE,
+};
 use lambda_runtime::{Context, LambdaEvent};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use predict::log_sink::{Delivery, PredictionLogSink, S3Fallback, SqsLogSink};
-use prediction_logger::{LogStore, Logger, S3Store, StoreError};
+use prediction_logger::{LogDelivery, LogStore, Logger, S3Store, StoreError};
 use time::{Duration, OffsetDateTime};
 use tokio::sync::Notify;
 
@@ -197,16 +211,25 @@ async fn version_1_records_and_explained_records_are_written_as_they_are() {
 }
 
 /// The real S3 store, signalling after its `after`-th successful write: lets the test kill the server at
-/// an exact point in the middle of a batch, which a real server cannot be asked to arrange.
+/// an exact point in the middle of a batch, which a real server cannot be asked to arrange. With `hold`, writes
+/// after the first `after` wait until it opens (the test opens it once the server is down), so none of them can
+/// slip through before the outage (a batched batch is only a few concurrent writes).
 struct SignalAfter {
     inner: S3Store,
     after: usize,
     written: AtomicUsize,
     signal: Arc<Notify>,
+    started: AtomicUsize,
+    hold: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl LogStore for SignalAfter {
     async fn put(&self, key: &str, body: Vec<u8>) -> Result<(), StoreError> {
+        if let Some(hold) = &self.hold {
+            if self.started.fetch_add(1, Ordering::SeqCst) >= self.after {
+                hold.clone().wait_for(|open| *open).await.expect("the test holds the sender");
+            }
+        }
         let result = self.inner.put(key, body).await;
         if result.is_ok() && self.written.fetch_add(1, Ordering::SeqCst) + 1 == self.after {
             self.signal.notify_one();
@@ -233,6 +256,8 @@ async fn an_s3_outage_mid_batch_loses_and_duplicates_nothing() {
         after: 20,
         written: AtomicUsize::new(0),
         signal: killed.clone(),
+        started: AtomicUsize::new(0),
+        hold: None,
     });
     let (response, ()) = tokio::join!(logger.handle(lambda_event(esm.event(&batch))), async {
         killed.notified().await;
@@ -449,4 +474,330 @@ async fn a_stalled_bucket_fails_the_batch_items_before_the_invocation_s_deadline
     esm.settle(&batch, &response).await.unwrap();
     drain(&esm, &Logger::new(s3_store(&s3))).await;
     assert_logged_exactly(&s3, &records).await;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// PredictionLogDelivery=batched: one gzip'd JSON-lines file per batch and hour.
+
+fn batched_logger<S: LogStore>(store: S) -> Logger<S> {
+    Logger::with_delivery(store, LogDelivery::Batched)
+}
+
+/// The event source mapping with the template's batched `BatchSize`.
+fn batched_mapping(sqs: &SqsServer, queue_url: &str) -> EventSourceMapping {
+    EventSourceMapping::for_tests(sqs.client(), queue_url, LOGGER_BATCHED_BATCH_SIZE)
+}
+
+/// A prediction-log queue with the template's visibility timeout (300 s): gathering a batch of up to 2,000 from
+/// moto, 10 per receive, can take longer than moto's default 30 s, after which the first messages received would
+/// be handed out again within the same batch.
+async fn batched_queue(sqs: &SqsServer) -> String {
+    let queue = sqs.create_queue("prediction-log", None).await.unwrap();
+    sqs.client()
+        .set_queue_attributes()
+        .queue_url(&queue)
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout, "300")
+        .send()
+        .await
+        .unwrap();
+    queue
+}
+
+/// Every distinct record logged in the partitions of `records`, in either layout, as the readers read them
+/// (sorted by id), and the copies they removed.
+async fn distinct_logged(s3: &S3Server, records: &[PredictionLogRecord]) -> (Vec<PredictionLogRecord>, usize) {
+    let prefixes: BTreeSet<String> = records.iter().map(|r| partition_prefix(r.timestamp)).collect();
+    let everything = (OffsetDateTime::UNIX_EPOCH, OffsetDateTime::now_utc() + Duration::days(1));
+    let (mut logged, mut duplicates) = (Vec::new(), 0);
+    for prefix in prefixes {
+        let partition = read_partition(&s3.client(), BUCKET, &prefix, everything).await.unwrap();
+        assert!(partition.corrupt.is_empty(), "{:?}", partition.corrupt);
+        duplicates += partition.duplicates;
+        logged.extend(partition.records);
+    }
+    logged.sort_unstable_by_key(|r| r.prediction_id);
+    (logged, duplicates)
+}
+
+/// Asserts every record is logged as exactly one distinct record, equal to it; returns the copies removed.
+async fn assert_distinct_records_exactly(s3: &S3Server, records: &[PredictionLogRecord]) -> usize {
+    let (logged, duplicates) = distinct_logged(s3, records).await;
+    let mut expected = records.to_vec();
+    expected.sort_unstable_by_key(|r| r.prediction_id);
+    assert_eq!(logged.len(), expected.len(), "one distinct record per answered prediction");
+    assert_eq!(logged, expected);
+    duplicates
+}
+
+/// The bucket's prediction-log keys that are batched files, and the records their names count.
+async fn batched_files(s3: &S3Server) -> (Vec<String>, usize) {
+    let keys = s3.keys(BUCKET, PREDICTION_LOG_PREFIX).await.unwrap();
+    let files: Vec<String> =
+        keys.into_iter().filter(|k| matches!(LogObjectName::parse(k), LogObjectName::Batch(_))).collect();
+    let records = files.iter().map(|k| LogObjectName::parse(k).records()).sum();
+    (files, records)
+}
+
+/// `n` records, one a second from minute 10 of the hour two hours ago: one partition.
+fn records_in_one_hour(n: usize) -> Vec<PredictionLogRecord> {
+    let hour = Window::hours_before(OffsetDateTime::now_utc(), 2).start;
+    prediction_records(n, hour + Duration::minutes(10), Duration::SECOND).unwrap()
+}
+
+#[tokio::test]
+async fn batched_every_prediction_sent_through_sqs_becomes_one_record_in_one_file_per_hour() {
+    let (s3, sqs) = tokio::join!(s3_with_bucket(), SqsServer::start());
+    let sqs = sqs.unwrap();
+    let queue = batched_queue(&sqs).await;
+    let records = records(250);
+    let hours: BTreeSet<String> = records.iter().map(|r| partition_prefix(r.timestamp)).collect();
+    assert!(hours.len() >= 4, "the records cross hour boundaries");
+    assert_eq!(sink(&sqs, &queue, &s3).submit(&records).await.queued, 250);
+
+    let esm = batched_mapping(&sqs, &queue);
+    let responses = drain(&esm, &batched_logger(s3_store(&s3))).await;
+    assert_eq!(responses.len(), 1, "one batch holds all 250");
+    assert!(responses[0].batch_item_failures.is_empty(), "{responses:?}");
+    assert_eq!(esm.remaining().await.unwrap(), 0);
+
+    // One file per hour the batch touched, nothing else; the names count every record.
+    let keys = s3.keys(BUCKET, PREDICTION_LOG_PREFIX).await.unwrap();
+    let (files, named) = batched_files(&s3).await;
+    assert_eq!((keys.len(), files.len(), named), (hours.len(), hours.len(), 250));
+    let object = s3.client().get_object().bucket(BUCKET).key(&files[0]).send().await.unwrap();
+    assert_eq!(object.content_type(), Some("application/gzip"));
+    assert_eq!(object.content_encoding(), None, "a gzip file, not gzip-encoded JSON");
+    assert_eq!(assert_distinct_records_exactly(&s3, &records).await, 0);
+}
+
+#[tokio::test]
+async fn batched_an_s3_outage_mid_batch_fails_the_unwritten_files_and_loses_nothing() {
+    let (s3, sqs) = tokio::join!(s3_with_bucket(), SqsServer::start());
+    let (mut s3, sqs) = (s3, sqs.unwrap());
+    let queue = batched_queue(&sqs).await;
+    let records = records(200);
+    assert_eq!(sink(&sqs, &queue, &s3).submit(&records).await.queued, 200);
+    let esm = batched_mapping(&sqs, &queue);
+
+    // One batch of 200 records over 4+ hours: 4+ files. S3 dies once the first file is written.
+    let batch = esm.receive().await.unwrap();
+    assert_eq!(batch.len(), 200);
+    let killed = Arc::new(Notify::new());
+    let (open, hold) = tokio::sync::watch::channel(false);
+    let logger = batched_logger(SignalAfter {
+        inner: s3_store(&s3),
+        after: 1,
+        written: AtomicUsize::new(0),
+        signal: killed.clone(),
+        started: AtomicUsize::new(0),
+        hold: Some(hold),
+    });
+    let (response, ()) = tokio::join!(logger.handle(lambda_event(esm.event(&batch))), async {
+        killed.notified().await;
+        s3.stop();
+        open.send(true).unwrap();
+    });
+    esm.settle(&batch, &response).await.unwrap();
+    s3.restart().await.unwrap();
+    // Exactly the messages of the files that were not written failed: the bucket holds the first file only.
+    let (files, named) = batched_files(&s3).await;
+    let failed = response.batch_item_failures.len();
+    assert_eq!(files.len(), 1);
+    assert_eq!(named + failed, 200, "every message is in the written file or failed, never both");
+    s3.stop();
+
+    // While S3 is down, the whole redelivered batch fails and stays queued.
+    let logger = batched_logger(s3_store(&s3));
+    let (batch, response) = deliver_once(&esm, &logger).await.unwrap();
+    assert_eq!((batch.len(), response.batch_item_failures.len()), (failed, failed));
+    assert_eq!(esm.remaining().await.unwrap(), failed);
+
+    // S3 is back: the retries write the rest.
+    s3.restart().await.unwrap();
+    let responses = drain(&esm, &logger).await;
+    assert!(responses.iter().all(|r| r.batch_item_failures.is_empty()), "{responses:?}");
+    assert_eq!(esm.remaining().await.unwrap(), 0);
+    assert_eq!(assert_distinct_records_exactly(&s3, &records).await, 0, "failed files were never written");
+}
+
+#[tokio::test]
+async fn batched_a_stalled_bucket_fails_every_file_before_the_invocation_s_deadline() {
+    let (s3, sqs) = tokio::join!(s3_with_bucket(), SqsServer::start());
+    let sqs = sqs.unwrap();
+    let queue = batched_queue(&sqs).await;
+    let records = records(300);
+    assert_eq!(sink(&sqs, &queue, &s3).submit(&records).await.queued, 300);
+    let esm = batched_mapping(&sqs, &queue);
+    let batch = esm.receive().await.unwrap();
+    assert_eq!(batch.len(), 300);
+
+    let stalled = StalledServer::start().unwrap();
+    let logger = batched_logger(S3Store { client: budgeted_s3(&stalled.endpoint(), LOGGER_S3), bucket: BUCKET.into() });
+    let budget = std::time::Duration::from_secs(12);
+    let mut context = Context::default();
+    let deadline = std::time::SystemTime::now() + budget;
+    context.deadline = deadline.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    let started = std::time::Instant::now();
+    let response = tokio::time::timeout(2 * budget, logger.handle(LambdaEvent::new(esm.event(&batch), context))).await;
+    let took = started.elapsed();
+    let response = response.expect("the batch outlived the invocation: Lambda would have killed it");
+    assert!(took < budget, "returned after {took:?}, past the deadline");
+    assert_eq!(failed_ids(&response).len(), 300, "every message of every unwritten file is a batch item failure");
+
+    esm.settle(&batch, &response).await.unwrap();
+    drain(&esm, &batched_logger(s3_store(&s3))).await;
+    assert_eq!(assert_distinct_records_exactly(&s3, &records).await, 0);
+}
+
+#[tokio::test]
+async fn batched_a_redelivery_after_the_write_rewrites_the_same_file_or_adds_a_copy_readers_count_once() {
+    let (s3, sqs) = tokio::join!(s3_with_bucket(), SqsServer::start());
+    let sqs = sqs.unwrap();
+    let queue = batched_queue(&sqs).await;
+    let records = records_in_one_hour(15);
+    let (a, rest) = records.split_at(5);
+    let (b, c) = rest.split_at(5);
+    let esm = batched_mapping(&sqs, &queue);
+    let logger = batched_logger(s3_store(&s3));
+    let submit = |r: &[PredictionLogRecord]| {
+        let r = r.to_vec();
+        let producer = sink(&sqs, &queue, &s3);
+        async move { assert_eq!(producer.submit(&r).await.queued, r.len()) }
+    };
+
+    // Written, but the deletes never happen (the invocation timed out after its PUT): the same messages come
+    // back alone, make the same file (same ids, same key, same bytes), and nothing is duplicated.
+    submit(a).await;
+    let first = esm.receive().await.unwrap();
+    assert!(logger.handle(lambda_event(esm.event(&first))).await.batch_item_failures.is_empty());
+    let (files, _) = batched_files(&s3).await;
+    esm.make_visible(&first.iter().collect::<Vec<_>>()).await.unwrap();
+    let (again, response) = deliver_once(&esm, &logger).await.unwrap();
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(again.len(), 5);
+    assert_eq!(batched_files(&s3).await.0, files, "rewritten in place");
+
+    // This time the redelivered messages arrive together with new ones: a second file holds copies of them.
+    submit(b).await;
+    let second = esm.receive().await.unwrap();
+    assert!(logger.handle(lambda_event(esm.event(&second))).await.batch_item_failures.is_empty());
+    esm.make_visible(&second.iter().collect::<Vec<_>>()).await.unwrap();
+    submit(c).await;
+    let responses = drain(&esm, &logger).await;
+    assert!(responses.iter().all(|r| r.batch_item_failures.is_empty()), "{responses:?}");
+    let (files, named) = batched_files(&s3).await;
+    assert_eq!((files.len(), named), (3, 20), "files of a, of b, and of b's copies with c");
+
+    // Every reader sees 15 distinct records: a partition read, a window sample, a lookup by id.
+    assert_eq!(assert_distinct_records_exactly(&s3, &records).await, 5, "b's five copies removed");
+    let hour = Window::hours_before(OffsetDateTime::now_utc(), 2);
+    let sample = sample_window(&s3.client(), BUCKET, (hour.start, hour.start + Duration::HOUR), 1000, 3).await.unwrap();
+    assert_eq!((sample.records.len(), sample.duplicates, sample.listed_records), (15, 5, 20));
+    let ids: Vec<uuid::Uuid> = records.iter().map(|r| r.prediction_id).collect();
+    let found = find_records(&s3.client(), BUCKET, &ids).await.unwrap();
+    assert_eq!(found.len(), 15);
+    assert!(records.iter().all(|r| found[&r.prediction_id].record == *r));
+}
+
+/// The whole path in batched mode with both layouts in one window: predict's sink hands records to SQS, then (SQS
+/// frozen) writes them to their single-object keys itself, then to SQS again; the logger drains the queue first
+/// per prediction, then batched (a switch of `PredictionLogDelivery` mid-window). The frozen queue may still
+/// deliver what it buffered, so a record can be both a single object and a line of a file. Every answered
+/// prediction is one distinct record, and the readers agree: a partition read, drift-check's window, the quality
+/// check's window joined to labels.
+#[tokio::test]
+async fn batched_mode_accounts_for_every_answered_prediction_across_both_layouts() {
+    let (s3, sqs) = tokio::join!(s3_with_bucket(), SqsServer::start());
+    let sqs = sqs.unwrap();
+    let queue = batched_queue(&sqs).await;
+    // The production time budgets while the queue is frozen (so the hand-off gives up on it in time); the tests'
+    // patient clients otherwise, so a loaded machine cannot push records past the fallback into stdout.
+    let budgeted = SqsLogSink {
+        sqs: aws::sqs_client(&sdk_config(&sqs.endpoint()), PREDICT_SQS),
+        queue_url: queue.clone(),
+        fallback: Some(S3Fallback { s3: budgeted_s3(&s3.endpoint(), PREDICT_S3_FALLBACK), bucket: BUCKET.into() }),
+    };
+    let patient = sink(&sqs, &queue, &s3);
+    let hour = Window::hours_before(OffsetDateTime::now_utc(), 2);
+    let records = prediction_records(600, hour.start, Duration::seconds(12)).unwrap();
+    let (before, rest) = records.split_at(250);
+    let (during, after) = rest.split_at(30);
+
+    let mut answered = Delivery::default();
+    let mut add = |d: Delivery| {
+        answered.queued += d.queued;
+        answered.written_to_s3 += d.written_to_s3;
+        answered.only_in_stdout += d.only_in_stdout;
+    };
+    add(patient.submit(before).await);
+    sqs.process().freeze().unwrap();
+    add(budgeted.submit(during).await);
+    sqs.process().thaw().unwrap();
+    add(patient.submit(after).await);
+    assert_eq!(answered.only_in_stdout, 0);
+    assert_eq!(answered.queued + answered.written_to_s3, 600, "{answered:?}");
+    assert!(answered.written_to_s3 >= 1, "the frozen queue sent records to the fallback: {answered:?}");
+
+    // One per-prediction batch, then the switch to batched.
+    let (_, response) = deliver_once(&mapping(&sqs, &queue), &Logger::new(s3_store(&s3))).await.unwrap();
+    assert!(response.batch_item_failures.is_empty());
+    let responses = drain(&batched_mapping(&sqs, &queue), &batched_logger(s3_store(&s3))).await;
+    assert!(responses.iter().all(|r| r.batch_item_failures.is_empty()), "{responses:?}");
+    let keys = s3.keys(BUCKET, PREDICTION_LOG_PREFIX).await.unwrap();
+    let (files, _) = batched_files(&s3).await;
+    assert!(
+        files.len() >= 2 && keys.len() > files.len(),
+        "both layouts: {} singles, {} files",
+        keys.len() - files.len(),
+        files.len()
+    );
+
+    assert_distinct_records_exactly(&s3, &records).await;
+    // drift-check's reader on the same two hours: every record once, or a sample of exactly max_rows.
+    let window = Window { start: hour.start, end: hour.start + Duration::hours(2) };
+    let all = read_window(&s3.client(), BUCKET, &window, 100_000, 5).await.unwrap();
+    assert_eq!((all.data.rows(), all.sampled, all.corrupt_objects), (600, false, 0));
+    let half = read_window(&s3.client(), BUCKET, &window, 300, 5).await.unwrap();
+    assert_eq!((half.data.rows(), half.sampled), (300, true));
+    assert!(half.read_objects < all.read_objects, "{} of {} objects", half.read_objects, all.read_objects);
+
+    // The quality check's reader on the same window: 6 predictions labelled fraud (3 of them handed over while the
+    // queue was frozen), 100 labelled legitimate, and a label naming an id nothing logged.
+    let labelled_at = OffsetDateTime::now_utc();
+    let label = |id: uuid::Uuid, is_fraud: bool| LabelRecord {
+        target: LabelTarget::Prediction(id),
+        is_fraud,
+        labelled_at,
+        source: Some("test".into()),
+    };
+    let frauds: Vec<&PredictionLogRecord> = before.iter().take(3).chain(during.iter().take(3)).collect();
+    let mut labels = LabelSet::default();
+    for (record, is_fraud) in frauds.iter().map(|r| (*r, true)).chain(after.iter().take(100).map(|r| (r, false))) {
+        labels.insert(label(record.prediction_id, is_fraud));
+    }
+    // After the last record (1:59:48), so no batched file's id range holds it either.
+    let unknown = fraudwatch_core::log_record::new_prediction_id(hour.start + Duration::seconds(7195));
+    labels.insert(label(unknown, true));
+    let card =
+        fraudwatch_core::card::ModelCard::from_json(&std::fs::read(repo_root().join("model/card.json")).unwrap())
+            .unwrap();
+    let baseline = QualityBaseline::from_card(&card);
+    let client = s3.client();
+    let cohorts = |max_rows| read_cohorts(&client, BUCKET, &window, &labels, &baseline, max_rows, 5);
+    let whole = cohorts(100_000).await.unwrap();
+    assert_eq!(whole.rows.len(), 600, "every prediction once");
+    assert!(whole.rows.iter().all(|r| r.weight == 1.0));
+    assert_eq!((whole.matched, whole.unmatched, whole.sampling.read_in_full), (106, 1, 6));
+    let sampled = cohorts(300).await.unwrap();
+    assert!(sampled.sampling.sampled);
+    assert_eq!(sampled.sampling.read_in_full, 6, "every fraud-labelled prediction, sampled or not");
+    let fraud_rows: Vec<f64> =
+        sampled.rows.iter().filter(|r| r.label.is_some_and(|(fraud, _)| fraud)).map(|r| r.weight).collect();
+    assert_eq!(fraud_rows, [1.0; 6], "read in full, each standing for itself");
+    assert!(sampled.rows.len() <= 306 && sampled.rows.len() >= 290, "{} rows", sampled.rows.len());
+    // The weights stand for the window: 594 others, counted from the listing (a record both a single object and a
+    // line of a file is counted twice there).
+    let others: f64 = sampled.rows.iter().filter(|r| !r.label.is_some_and(|(fraud, _)| fraud)).map(|r| r.weight).sum();
+    let listed = half.listed_records as f64;
+    assert!((594.0..=listed - 6.0 + 1e-9).contains(&others), "{others} of 594 ({listed} listed)");
 }

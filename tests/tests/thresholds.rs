@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use fraudwatch_core::alert_thresholds::{
     ATTRIBUTION_NDCG_ALERT, DRIFT_MIN_WINDOW_ROWS, FRAUD_RATE_ALERT, FRAUD_RATE_MIN_WINDOW_ROWS,
     QUALITY_MIN_FLAGGED_ROWS, QUALITY_MIN_LABELLED_FRAUDS, QUALITY_MIN_LABEL_COVERAGE, QUALITY_MIN_WINDOW_ROWS,
@@ -13,7 +14,8 @@ use fraudwatch_core::aws::{DRIFT_S3, PREDICT_S3_FALLBACK, PREDICT_SQS};
 use fraudwatch_core::log_record::{LoggedContribution, LoggedExplanation};
 use fraudwatch_core::schema::FEATURE_NAMES;
 use fraudwatch_monitor::drift::pushgateway::PUSH_TIMEOUT;
-use fraudwatch_tests::{prediction_records, repo_root, LOGGER_BATCH_SIZE};
+use fraudwatch_tests::{prediction_records, repo_root, LOGGER_BATCHED_BATCH_SIZE, LOGGER_BATCH_SIZE};
+use prediction_logger::LogDelivery;
 use serde_norway::Value;
 
 fn yaml(path: &str) -> Value {
@@ -42,9 +44,13 @@ fn each_function_s_worst_case_fits_its_lambda_timeout() {
     // prediction-logger: no write starts in the last DEADLINE_MARGIN, which must leave room to start any.
     let logger = timeout("PredictionLoggerFunction");
     assert!(prediction_logger::DEADLINE_MARGIN * 2 <= logger, "{logger:?}");
-    // The queue must not redeliver a batch while its invocation may still run.
+    // The queue must not redeliver a batch while its invocation may still run: AWS's rule for SQS event sources,
+    // 6 x the function's timeout + the batching window, in either delivery mode.
     let visibility = seconds(&t["Resources"]["PredictionLogQueue"]["Properties"]["VisibilityTimeout"]);
-    assert!(visibility >= logger, "{visibility:?} < {logger:?}");
+    for (mode, source) in event_source_settings(&t) {
+        let window = seconds(&source["MaximumBatchingWindowInSeconds"]);
+        assert!(visibility >= logger * 6 + window, "{mode}: {visibility:?} < 6 x {logger:?} + {window:?}");
+    }
     // drift-check: a stalled S3 operation or push fails well inside the timeout.
     let drift = timeout("DriftCheckFunction");
     assert!(DRIFT_S3.operation * 4 + PUSH_TIMEOUT <= drift, "{drift:?}");
@@ -67,8 +73,80 @@ fn template_parameters_default_to_the_code_s_numbers() {
     // LabelMaturityDays 0 leaves LABEL_MATURITY_DAYS unset: explicit labels, the code's default too.
     assert_eq!(number(&p["LabelMaturityDays"]["Default"]), 0.0);
     assert_eq!(quality.convention, fraudwatch_monitor::quality::LabelConvention::Explicit);
-    let batch = &t["Resources"]["PredictionLoggerFunction"]["Properties"]["Events"]["PredictionLogs"]["Properties"];
-    assert_eq!(number(&batch["BatchSize"]) as usize, LOGGER_BATCH_SIZE, "the tests' event source mapping");
+    let delivery = &p["PredictionLogDelivery"];
+    assert_eq!(delivery["Default"].as_str(), Some(LogDelivery::PerPrediction.as_str()));
+    let allowed: Vec<&str> =
+        delivery["AllowedValues"].as_sequence().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert_eq!(allowed, LogDelivery::ALL.map(LogDelivery::as_str), "the values PREDICTION_LOG_DELIVERY parses");
+    let logger = &t["Resources"]["PredictionLoggerFunction"]["Properties"];
+    assert_eq!(
+        logger["Environment"]["Variables"]["PREDICTION_LOG_DELIVERY"],
+        serde_norway::from_str::<Value>("!Ref PredictionLogDelivery").unwrap()
+    );
+    let settings = event_source_settings(&t);
+    assert_eq!(settings.iter().map(|(mode, _)| mode.as_str()).collect::<Vec<_>>(), allowed);
+    assert_eq!(number(&settings[0].1["BatchSize"]) as usize, LOGGER_BATCH_SIZE, "the tests' event source mapping");
+    assert_eq!(number(&settings[1].1["BatchSize"]) as usize, LOGGER_BATCHED_BATCH_SIZE, "the same, batched");
+    let source = &logger["Events"]["PredictionLogs"]["Properties"];
+    for setting in ["BatchSize", "MaximumBatchingWindowInSeconds"] {
+        let expected = format!("!FindInMap [PredictionLogDeliveries, !Ref PredictionLogDelivery, {setting}]");
+        assert_eq!(source[setting], serde_norway::from_str::<Value>(&expected).unwrap(), "{setting}");
+    }
+}
+
+/// The event source's settings per `PredictionLogDelivery`, in the order of its `AllowedValues`.
+fn event_source_settings(t: &Value) -> Vec<(String, Value)> {
+    let modes = t["Parameters"]["PredictionLogDelivery"]["AllowedValues"].as_sequence().unwrap();
+    modes
+        .iter()
+        .map(|m| {
+            let mode = m.as_str().unwrap().to_string();
+            let settings = t["Mappings"]["PredictionLogDeliveries"][mode.as_str()].clone();
+            assert!(settings.is_mapping(), "no PredictionLogDeliveries entry for {mode}");
+            (mode, settings)
+        })
+        .collect()
+}
+
+/// A batched invocation gets `BatchSize` messages in one event, and Lambda passes at most 6 MB to a function: the
+/// batch is sized from what one message weighs in the event (a realistic record, escaped into `body`, with
+/// the attributes Lambda adds and a 1,024-character receipt handle), with 15 % to spare for larger records.
+#[test]
+fn a_full_batched_batch_fits_lambda_s_invocation_payload() {
+    let record = &prediction_records(1, time::OffsetDateTime::now_utc(), time::Duration::SECOND).unwrap()[0];
+    let mut message = SqsMessage::default();
+    message.message_id = Some(uuid::Uuid::new_v4().to_string());
+    message.receipt_handle = Some("A".repeat(1024));
+    message.body = Some(String::from_utf8(record.encode()).unwrap());
+    message.md5_of_body = Some("0".repeat(32));
+    message.event_source = Some("aws:sqs".into());
+    message.event_source_arn =
+        Some("arn:aws:sqs:eu-west-1:123456789012:fraudwatch-prod-PredictionLogQueue-AbCdEfGhIjKl".into());
+    message.aws_region = Some("eu-west-1".into());
+    for (name, value) in [
+        ("ApproximateReceiveCount", "5"),
+        ("SentTimestamp", "1764730800000"),
+        ("SenderId", "AROAEXAMPLEEXAMPLE00000:fraudwatch-prod-predict"),
+        ("ApproximateFirstReceiveTimestamp", "1764730800001"),
+        ("AWSTraceHeader", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"),
+    ] {
+        message.attributes.insert(name.into(), value.into());
+    }
+    let event = |n: usize| {
+        let mut event = SqsEvent::default();
+        event.records = vec![message.clone(); n];
+        serde_json::to_vec(&event).unwrap().len()
+    };
+    let per_message = event(2) - event(1);
+    let batch = number(&event_source_settings(&template())[1].1["BatchSize"]) as usize;
+    let limit = 6 * 1024 * 1024;
+    assert!(
+        batch * per_message * 115 / 100 <= limit,
+        "{batch} messages of {per_message} bytes: {} bytes of {limit}",
+        batch * per_message
+    );
+    // And not needlessly small: at least half of what fits, so a batch is as few PUTs as it can be.
+    assert!(batch * per_message * 2 >= limit, "{batch} x {per_message} bytes leaves most of {limit} unused");
 }
 
 #[test]
@@ -102,6 +180,23 @@ fn no_alert_rule_hard_codes_a_threshold_or_names_a_feature() {
     }
 }
 
+/// The value under a CloudFormation short-form tag (`!Join [...]` → `[...]`).
+fn untagged(v: &Value) -> &Value {
+    match v {
+        Value::Tagged(tagged) => &tagged.value,
+        other => other,
+    }
+}
+
+fn glue_columns(table: &Value) -> Vec<(String, String)> {
+    table["Properties"]["TableInput"]["StorageDescriptor"]["Columns"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|c| (c["Name"].as_str().unwrap().to_string(), c["Type"].as_str().unwrap().to_string()))
+        .collect()
+}
+
 /// The Hive type Athena's JSON SerDe reads a JSON value as (numbers as `double`, as the table declares them;
 /// struct fields in name order, which is how the table lists them: the SerDe matches them by name).
 fn hive_type(v: &serde_json::Value) -> String {
@@ -123,13 +218,7 @@ fn hive_type(v: &serde_json::Value) -> String {
 #[test]
 fn the_glue_table_s_columns_are_the_log_record_s_fields() {
     let t = template();
-    let descriptor = &t["Resources"]["PredictionLogsTable"]["Properties"]["TableInput"]["StorageDescriptor"];
-    let columns: Vec<(String, String)> = descriptor["Columns"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .map(|c| (c["Name"].as_str().unwrap().to_string(), c["Type"].as_str().unwrap().to_string()))
-        .collect();
+    let columns = glue_columns(&t["Resources"]["PredictionLogsTable"]);
     let mut record = prediction_records(1, time::OffsetDateTime::now_utc(), time::Duration::SECOND).unwrap().remove(0);
     let contribution = |feature: &str, contribution| LoggedContribution { feature: feature.into(), contribution };
     record.explanation = Some(LoggedExplanation {
@@ -182,4 +271,83 @@ fn the_labels_glue_table_s_columns_are_the_label_record_s_fields() {
     let day = time::macros::date!(2026 - 11 - 22);
     let layout = fraudwatch_core::label::label_partition_prefix(day).replace("2026-11-22", "${!dt}");
     assert!(location.contains(&format!("/{layout}\"")), "{location} vs {layout}");
+}
+
+/// The Presto type Athena shows a Hive column type as (struct fields lower-cased, as Athena stores them).
+fn presto_type(hive: &str) -> String {
+    match hive {
+        "int" => "integer".into(),
+        "string" => "varchar".into(),
+        "double" | "boolean" | "bigint" => hive.into(),
+        s if s.starts_with("array<") => format!("array({})", presto_type(&s["array<".len()..s.len() - 1])),
+        s => {
+            let fields = s.strip_prefix("struct<").and_then(|f| f.strip_suffix('>')).expect("a struct");
+            let fields: Vec<String> = top_level_fields(fields)
+                .into_iter()
+                .map(|f| {
+                    let (name, ty) = f.split_once(':').unwrap();
+                    format!("{} {}", name.to_lowercase(), presto_type(ty))
+                })
+                .collect();
+            format!("row({})", fields.join(", "))
+        }
+    }
+}
+
+/// `a:int,b:struct<c:int,d:int>` → `["a:int", "b:struct<c:int,d:int>"]`.
+fn top_level_fields(fields: &str) -> Vec<&str> {
+    let (mut out, mut depth, mut start) = (Vec::new(), 0, 0);
+    for (i, c) in fields.char_indices() {
+        match c {
+            '<' => depth += 1,
+            '>' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(&fields[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&fields[start..]);
+    out
+}
+
+/// The deduplicating view has the table's columns and partition keys, and its Presto definition (base64 in
+/// `ViewOriginalText`, which Athena reads) names the same columns with the matching Presto types and keeps one row
+/// per (dt, hour, prediction_id).
+#[test]
+fn the_distinct_view_is_the_table_deduplicated_by_prediction_id() {
+    let t = template();
+    let table = &t["Resources"]["PredictionLogsTable"];
+    let view = &t["Resources"]["PredictionLogsDistinctView"];
+    let mut expected = glue_columns(table);
+    for key in table["Properties"]["TableInput"]["PartitionKeys"].as_sequence().unwrap() {
+        expected.push((key["Name"].as_str().unwrap().to_string(), key["Type"].as_str().unwrap().to_string()));
+    }
+    assert_eq!(glue_columns(view), expected);
+
+    // ViewOriginalText: !Join ["", ["/* Presto View: ", {Fn::Base64: !Sub '<json>'}, " */"]]
+    let input = &view["Properties"]["TableInput"];
+    assert_eq!(input["TableType"].as_str(), Some("VIRTUAL_VIEW"));
+    let join = untagged(&input["ViewOriginalText"]);
+    let parts = join[1].as_sequence().unwrap();
+    assert_eq!((parts[0].as_str(), parts[2].as_str()), (Some("/* Presto View: "), Some(" */")));
+    let sub = untagged(&parts[1]["Fn::Base64"]);
+    let json = sub.as_str().unwrap().replace("${AnalyticsDatabase}", "fraudwatch_test");
+    let presto: serde_json::Value = serde_json::from_str(&json).expect("the view definition is JSON");
+    let columns: Vec<(String, String)> = presto["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap().to_string(), c["type"].as_str().unwrap().to_string()))
+        .collect();
+    let expected_presto: Vec<(String, String)> = expected.iter().map(|(n, ty)| (n.clone(), presto_type(ty))).collect();
+    assert_eq!(columns, expected_presto);
+    let sql = presto["originalSql"].as_str().unwrap();
+    let selected: Vec<String> = expected.iter().map(|(n, _)| format!("\"{n}\"")).collect();
+    assert!(sql.starts_with(&format!("SELECT {} FROM (", selected.join(", "))), "{sql}");
+    assert!(sql.contains("row_number() OVER (PARTITION BY dt, hour, prediction_id)"), "{sql}");
+    assert!(sql.contains("FROM \"fraudwatch_test\".\"prediction_logs\""), "{sql}");
+    assert!(sql.ends_with("WHERE copy = 1"), "{sql}");
+    assert_eq!(presto["schema"], "fraudwatch_test");
 }

@@ -5,7 +5,8 @@
 //!
 //! - An empty window is a result, not a failure: the report says "no data" and the push carries
 //!   `window_rows` 0, share 0 and dataset drift 0 (no drift claimed) with the success timestamp.
-//! - Undecodable objects are skipped and counted (`fraud_drift_corrupt_objects`), never fatal.
+//! - Undecodable objects (or lines of batched files) are skipped and counted (`fraud_drift_corrupt_objects`),
+//!   never fatal; a record found twice (a redelivery in batched mode) is compared once.
 //! - The report is saved before the push; a failed push fails the invocation (so Lambda retries and the
 //!   error alarm fires) with the report already in S3.
 //! - Attribution drift: the window's rows are explained with the model's trees (TreeSHAP) and their mean
@@ -115,8 +116,8 @@ pub struct DriftCheckConfig {
     pub pushgateway_url: Option<String>,
     /// `DRIFT_WINDOW_HOURS` (default 24): the whole hours before the run's hour that a scheduled run reads.
     pub window_hours: u32,
-    /// `DRIFT_MAX_ROWS` (default 100,000): at most this many log objects are read; a larger window is
-    /// sampled uniformly.
+    /// `DRIFT_MAX_ROWS` (default 100,000): at most this many distinct records are compared; a larger window
+    /// is sampled uniformly.
     pub max_rows: usize,
     /// `FRAUDWATCH_STAGE` (default `local`): the Pushgateway group this stage's results replace.
     pub stage: String,
@@ -396,6 +397,9 @@ impl App {
             corrupt_objects: logs.corrupt_objects,
             sampling: Sampling {
                 listed_objects: logs.listed_objects,
+                listed_records: logs.listed_records,
+                read_objects: logs.read_objects,
+                duplicates: logs.duplicates,
                 max_rows: self.config.max_rows,
                 sampled: logs.sampled,
                 seed,

@@ -1,5 +1,5 @@
 //! What every fraudwatch function needs, and nothing more: the transaction schema and its validation, the
-//! model card, the prediction-log record and its S3 layout, the ground-truth label record and its layout, metric
+//! model card, the prediction-log record and its S3 layouts (one object per prediction, or batched files), the ground-truth label record and its layout, metric
 //! names, alert thresholds, configuration, start-up reporting, and (feature `aws`) the AWS clients and the model registry, (feature `lambda`) JSON logs and
 //! EMF metrics.
 
@@ -9,6 +9,7 @@ pub mod aws;
 pub mod card;
 pub mod config;
 pub mod label;
+pub mod log_files;
 pub mod log_record;
 pub mod metric_names;
 #[cfg(feature = "aws")]

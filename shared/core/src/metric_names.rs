@@ -29,7 +29,10 @@ pub const LABELS_REJECTED_TOTAL: &str = "fraudwatch_labels_rejected_total";
 pub const LABELS_STORE_FAILURES_TOTAL: &str = "fraudwatch_labels_store_failures_total";
 
 // prediction-logger.
+/// S3 objects written: one per record, or one per batched file (`PredictionLogDelivery=batched`).
 pub const LOG_OBJECTS_WRITTEN_TOTAL: &str = "fraudwatch_log_objects_written_total";
+/// Records (SQS messages) written to S3, in either layout: compare with `fraudwatch_predictions_total`.
+pub const LOG_RECORDS_WRITTEN_TOTAL: &str = "fraudwatch_log_records_written_total";
 pub const LOG_OBJECT_FAILURES_TOTAL: &str = "fraudwatch_log_object_failures_total";
 
 // drift-check (EMF).
@@ -118,6 +121,7 @@ pub const ALL: &[&str] = &[
     LABELS_REJECTED_TOTAL,
     LABELS_STORE_FAILURES_TOTAL,
     LOG_OBJECTS_WRITTEN_TOTAL,
+    LOG_RECORDS_WRITTEN_TOTAL,
     LOG_OBJECT_FAILURES_TOTAL,
     DRIFT_CHECK_WINDOW_ROWS,
     DRIFT_CHECK_PUSH_FAILURES_TOTAL,

@@ -306,7 +306,9 @@ fn id_time_in(id: uuid::Uuid, window: &Window) -> bool {
 
 /// The quality report of a file of prediction-log records and a set of labels, as the quality check of a run ending
 /// at `as_of` would compute it if it read every record (`fraudctl quality`): the records in the quality window, of
-/// the card's model version, each weight 1. `None` when `lookback_days` is 0.
+/// the card's model version, each prediction once (a file exported from the batched layout's table may repeat a
+/// record: copies are dropped by `prediction_id`, as every reader does), each weight 1. `None` when
+/// `lookback_days` is 0.
 pub fn assess_records(
     records: &[PredictionLogRecord],
     labels: &LabelSet,
@@ -317,9 +319,11 @@ pub fn assess_records(
 ) -> Option<QualityReport> {
     let window = quality_window(as_of, settings.lookback_days, settings.convention)?;
     let labelled = prediction_ids_in(labels, &window);
-    let in_window: Vec<&PredictionLogRecord> =
-        records.iter().filter(|r| window.start <= r.timestamp && r.timestamp < window.end).collect();
-    let found: std::collections::HashSet<uuid::Uuid> = in_window.iter().map(|r| r.prediction_id).collect();
+    let mut found: std::collections::HashSet<uuid::Uuid> = std::collections::HashSet::new();
+    let in_window: Vec<&PredictionLogRecord> = records
+        .iter()
+        .filter(|r| window.start <= r.timestamp && r.timestamp < window.end && found.insert(r.prediction_id))
+        .collect();
     let unmatched: Vec<String> = labelled.keys().filter(|id| !found.contains(id)).map(uuid::Uuid::to_string).collect();
     let (ours, others): (Vec<&PredictionLogRecord>, Vec<&PredictionLogRecord>) =
         in_window.into_iter().partition(|r| r.model_version == baseline.model_version);
@@ -354,6 +358,8 @@ pub struct QualitySampling {
     pub listed_objects: usize,
     /// Predictions labelled fraud by prediction id: always read.
     pub read_in_full: usize,
+    /// Objects the sample read, plus one per prediction read in full (a lookup by id: the GET of its single object,
+    /// or in the batched layout that GET's 404 and the files whose id range holds it).
     pub read_objects: usize,
     pub max_rows: usize,
     /// More objects than `max_rows`: the rest was a uniform sample, weighted.

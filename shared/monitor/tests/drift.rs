@@ -369,7 +369,15 @@ fn report(drift: bool) -> DriftReport {
         reference_rows: 5000,
         window_rows,
         corrupt_objects: 2,
-        sampling: Sampling { listed_objects: window_rows + 2, max_rows: 100_000, sampled: false, seed: 9 },
+        sampling: Sampling {
+            listed_objects: window_rows + 2,
+            listed_records: window_rows + 2,
+            read_objects: window_rows + 2,
+            duplicates: 0,
+            max_rows: 100_000,
+            sampled: false,
+            seed: 9,
+        },
         window_model_versions: Default::default(),
         fraud_rate: data.as_ref().map(|_| 0.002),
         summary: DriftReport::summarise(window_rows, drift.as_ref(), attribution.as_ref()),
@@ -511,7 +519,7 @@ fn the_html_report_is_self_contained_and_escapes_text() {
         "the nDCG card"
     );
     assert!(page.contains("model v&quot;1\\"), "the version is escaped");
-    assert!(page.contains("2 object(s) in the window could not be decoded"));
+    assert!(page.contains("2 object(s) or batched-file line(s) in the window could not be decoded"));
     for external in ["<script", "src=", "href=", "@import", "url("] {
         assert!(!page.contains(external), "external reference {external}");
     }

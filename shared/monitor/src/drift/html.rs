@@ -56,9 +56,11 @@ pub fn render(report: &DriftReport) -> String {
                 p { b { (report.summary) } }
                 @if report.sampling.sampled {
                     div.note {
-                        "Sampled: the window held " (report.sampling.listed_objects) " prediction logs, more than \
-                         DRIFT_MAX_ROWS = " (report.sampling.max_rows) "; a uniform random sample of "
-                        (report.sampling.max_rows) " objects (seed " (report.sampling.seed) ") was read."
+                        "Sampled: the window held " (report.sampling.listed_records) " prediction logs in "
+                        (report.sampling.listed_objects) " objects, more than DRIFT_MAX_ROWS = "
+                        (report.sampling.max_rows) "; a uniform random sample of " (report.sampling.max_rows)
+                        " records (seed " (report.sampling.seed) ") was read from " (report.sampling.read_objects)
+                        " objects."
                     }
                 }
                 @if report.window_too_small() && report.window_rows > 0 {
@@ -70,8 +72,8 @@ pub fn render(report: &DriftReport) -> String {
                 }
                 @if report.corrupt_objects > 0 {
                     div.note {
-                        (report.corrupt_objects) " object(s) in the window could not be decoded as prediction logs and \
-                         were skipped."
+                        (report.corrupt_objects) " object(s) or batched-file line(s) in the window could not be \
+                         decoded as prediction logs and were skipped."
                     }
                 }
                 div.cards { (cards(report)) }

@@ -44,14 +44,23 @@ impl Window {
     }
 }
 
-/// How the window's objects were chosen.
+/// How the window's records were chosen (`fraudwatch_monitor::log_reader::sample_window`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sampling {
-    /// Objects listed in the window.
+    /// Objects listed in the window (single records and batched files).
     pub listed_objects: usize,
-    /// `DRIFT_MAX_ROWS`: at most this many objects are read.
+    /// Records the listed objects' names say they hold, duplicates included.
+    #[serde(default)]
+    pub listed_records: usize,
+    /// Objects read (GETs).
+    #[serde(default)]
+    pub read_objects: usize,
+    /// Copies of a record met twice (a redelivery in batched mode) and counted once.
+    #[serde(default)]
+    pub duplicates: usize,
+    /// `DRIFT_MAX_ROWS`: at most this many distinct records are compared.
     pub max_rows: usize,
-    /// True when the window held more objects than `max_rows` and a uniform sample of them was read.
+    /// True when the window held more records than `max_rows` and a uniform sample of them was read.
     pub sampled: bool,
     /// Seeds the sample, so a re-run of the same window reads the same objects.
     pub seed: u64,

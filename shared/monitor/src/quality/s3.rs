@@ -1,13 +1,16 @@
 //! The quality check's S3 side: the labels under `labels/`, and the prediction logs of the quality window joined to
-//! them, read in bounded memory (see [`super`]: every prediction labelled fraud by id in full, a uniform weighted
-//! sample of the rest).
+//! them, read in bounded memory through [`crate::log_reader`] (both layouts, each prediction once; see [`super`]:
+//! every prediction labelled fraud by id in full, a uniform weighted sample of the rest).
 //!
-//! Cost per run: listing every object of the window (1,000 keys per request, 8 days at a time), GETs of
-//! at most `max_rows` sampled objects plus the fraud-labelled ones, 64 in flight, and the label objects that arrived
+//! Cost per run: listing every object of the window (1,000 keys per request, whole days as one prefix, 8 at a
+//! time), GETs of the sample (about `max_rows` single objects, or ~`max_rows / 100` batched files) plus the
+//! fraud-labelled predictions (one GET of each one's single key, then the batched files whose id range holds it),
+//! 64 in flight, and the label objects that arrived
 //! since the window began (`labels/dt=…/` from its first day on, and any object directly under `labels/` or in a
 //! folder not named `dt=…`). Memory: the sample's keys and rows, the labels, and the ids labels name.
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Mutex;
 
 use aws_sdk_s3::primitives::DateTime as S3DateTime;
 use futures::{StreamExt, TryStreamExt};
@@ -15,15 +18,17 @@ use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use fraudwatch_core::label::{label_partition_day, LabelSet, LABEL_PREFIX};
-use fraudwatch_core::log_record::{partition_prefix, PredictionLogRecord, PREDICTION_LOG_PREFIX};
+use fraudwatch_core::log_files::LogObjectName;
+use fraudwatch_core::log_record::{PredictionLogRecord, PREDICTION_LOG_PREFIX};
 
 use super::label_files::parse_label_file;
 use super::{
     assess, prediction_ids_in, quality_window, Assessment, LabelSummary, QualityBaseline, QualityReport, QualityRow,
     QualitySampling, QualitySettings,
 };
-use crate::drift::s3::{get_object, s3_error, BottomK, S3Error, GET_CONCURRENCY, LIST_CONCURRENCY};
+use crate::drift::s3::{get_object, s3_error, S3Error, GET_CONCURRENCY, LIST_CONCURRENCY};
 use crate::drift::Window;
+use crate::log_reader::{find_records, sample_window_observing, LogObject};
 
 /// Unmatched label ids quoted in a report.
 const UNMATCHED_SHOWN: usize = 10;
@@ -155,18 +160,34 @@ pub struct CohortsRead {
     pub matched: usize,
 }
 
-/// One hourly prefix's listing: keys to read in full, a bottom-k sample of the others, per-day counts of the
-/// others, and the labelled ids found.
-struct Listing {
-    in_full: Vec<String>,
-    sample: BottomK,
-    others_per_day: BTreeMap<Date, usize>,
+/// What the quality window's listing shows beyond the sample: the records its objects' names count per UTC day, and
+/// which labelled ids it names — a single object's id exactly; an id inside a batched file's id range only maybe
+/// (a file is read in full only when it is sampled, so such an id counts as found).
+#[derive(Default)]
+struct Listed {
+    records_per_day: BTreeMap<Date, usize>,
     found: HashSet<Uuid>,
 }
 
-/// Reads the predictions of `window`: every one labelled fraud by its prediction id, and of the others all of them
-/// or, when there are more than `max_rows`, a uniform sample of `max_rows` (seeded by `seed`), weighted per day.
-/// Rows of another model version than `baseline`'s are counted and left out; undecodable objects are counted.
+impl Listed {
+    fn observe(&mut self, object: &LogObject, labelled: &BTreeMap<Uuid, bool>) {
+        let Some(day) = prefix_day(&object.key) else { return };
+        *self.records_per_day.entry(day).or_default() += object.name.records();
+        match object.name {
+            LogObjectName::Single(id) if labelled.contains_key(&id) => {
+                self.found.insert(id);
+            }
+            LogObjectName::Batch(name) => self.found.extend(labelled.range(name.first..=name.last).map(|(id, _)| *id)),
+            _ => {}
+        }
+    }
+}
+
+/// Reads the predictions of `window` through [`crate::log_reader`] (both layouts, each prediction once): every one
+/// labelled fraud by its prediction id, by id ([`find_records`]), and of the others all of them or, when there are
+/// more than `max_rows` records, a uniform sample ([`sample_window_observing`], seeded by `seed`), weighted per day
+/// by the records the listing counted that day over the sampled ones. Rows of another model version than
+/// `baseline`'s are counted and left out; undecodable objects and lines are counted.
 pub async fn read_cohorts(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
@@ -177,73 +198,42 @@ pub async fn read_cohorts(
     seed: u64,
 ) -> Result<CohortsRead, S3Error> {
     let labelled = &prediction_ids_in(labels, window);
-    // One listing per UTC day (hourly prefixes would be 24 times the requests, most of them for empty hours);
-    // keys of the last day's hours past the window's end are left out (keys sort by their partition).
-    let (first, end) = (&partition_prefix(window.start), &partition_prefix(window.end));
-    let listings: Vec<Listing> = futures::stream::iter(day_prefixes(window))
-        .map(|prefix| async move {
-            let (objects, _) = list(s3, bucket, &prefix, None).await?;
-            let objects =
-                objects.into_iter().filter(|(key, _)| first.as_str() <= key.as_str() && key.as_str() < end.as_str());
-            let mut listing = Listing {
-                in_full: Vec::new(),
-                sample: BottomK::new(max_rows, seed),
-                others_per_day: BTreeMap::new(),
-                found: HashSet::new(),
-            };
-            let day = prefix_day(&prefix);
-            for (key, _) in objects {
-                let id = key
-                    .rsplit('/')
-                    .next()
-                    .and_then(|name| name.strip_suffix(".json"))
-                    .and_then(|s| Uuid::parse_str(s).ok());
-                let label = id.and_then(|id| labelled.get(&id).map(|fraud| (id, *fraud)));
-                if let Some((id, fraud)) = label {
-                    listing.found.insert(id);
-                    if fraud {
-                        listing.in_full.push(key);
-                        continue;
-                    }
-                }
-                listing.sample.offer(&key);
-                if let Some(day) = day {
-                    *listing.others_per_day.entry(day).or_default() += 1;
-                }
-            }
-            Ok::<_, S3Error>(listing)
-        })
-        .buffer_unordered(LIST_CONCURRENCY)
-        .try_collect()
-        .await?;
+    let frauds: Vec<Uuid> = labelled.iter().filter(|(_, fraud)| **fraud).map(|(id, _)| *id).collect();
+    let mut in_full: Vec<PredictionLogRecord> = find_records(s3, bucket, &frauds)
+        .await?
+        .into_values()
+        .map(|found| found.record)
+        .filter(|r| window.start <= r.timestamp && r.timestamp < window.end)
+        .collect();
+    in_full.sort_unstable_by_key(|r| r.prediction_id);
+    let listed = Mutex::new(Listed::default());
+    let observe = |object: &LogObject| listed.lock().expect("no panic while held").observe(object, labelled);
+    let sample = sample_window_observing(s3, bucket, (window.start, window.end), max_rows, seed, &observe).await?;
+    let Listed { records_per_day, mut found } = listed.into_inner().expect("no panic while held");
 
-    let mut in_full = Vec::new();
-    let mut sample = BottomK::new(max_rows, seed);
-    let mut others_per_day: BTreeMap<Date, usize> = BTreeMap::new();
-    let mut found = HashSet::new();
-    for listing in listings {
-        in_full.extend(listing.in_full);
-        sample = sample.merge(listing.sample);
-        for (day, n) in listing.others_per_day {
-            *others_per_day.entry(day).or_default() += n;
-        }
-        found.extend(listing.found);
+    let full_ids: HashSet<Uuid> = in_full.iter().map(|r| r.prediction_id).collect();
+    let others: Vec<PredictionLogRecord> =
+        sample.records.into_iter().filter(|r| !full_ids.contains(&r.prediction_id)).collect();
+    found.extend(full_ids.iter().chain(others.iter().map(|r| &r.prediction_id)));
+    let mut full_per_day: BTreeMap<Date, usize> = BTreeMap::new();
+    for r in &in_full {
+        *full_per_day.entry(day_of(r)).or_default() += 1;
     }
-    let others = sample.offered();
-    let sampled_keys = sample.into_sorted_keys();
     let mut kept_per_day: BTreeMap<Date, usize> = BTreeMap::new();
-    for key in &sampled_keys {
-        if let Some(day) = prefix_day(key) {
-            *kept_per_day.entry(day).or_default() += 1;
-        }
+    for r in &others {
+        *kept_per_day.entry(day_of(r)).or_default() += 1;
     }
-    let weight_of = |key: &str, full: bool| -> f64 {
-        if full {
+    let sampled = sample.inclusion_probability < 1.0;
+    let weight_of = |day: Date| -> f64 {
+        if !sampled {
             return 1.0;
         }
-        prefix_day(key)
-            .and_then(|day| Some(*others_per_day.get(&day)? as f64 / *kept_per_day.get(&day)? as f64))
-            .unwrap_or(1.0)
+        let listed = records_per_day
+            .get(&day)
+            .copied()
+            .unwrap_or(0)
+            .saturating_sub(full_per_day.get(&day).copied().unwrap_or(0));
+        kept_per_day.get(&day).map_or(1.0, |&kept| listed as f64 / kept as f64)
     };
 
     let mut unmatched: Vec<Uuid> = labelled.keys().filter(|id| !found.contains(id)).copied().collect();
@@ -251,50 +241,35 @@ pub async fn read_cohorts(
     let mut read = CohortsRead {
         rows: Vec::new(),
         sampling: QualitySampling {
-            listed_objects: in_full.len() + others,
+            listed_objects: sample.listed_objects,
             read_in_full: in_full.len(),
-            read_objects: 0,
+            read_objects: sample.read_objects + in_full.len(),
             max_rows,
-            sampled: others > max_rows,
+            sampled,
             seed,
-            corrupt_objects: 0,
+            corrupt_objects: sample.corrupt,
             other_model_rows: 0.0,
         },
         unmatched: unmatched.len(),
         unmatched_examples: unmatched.iter().take(UNMATCHED_SHOWN).map(Uuid::to_string).collect(),
         matched: 0,
     };
-    in_full.sort_unstable();
-    let keys = in_full.into_iter().map(|k| (k, true)).chain(sampled_keys.into_iter().map(|k| (k, false)));
-    let mut objects = futures::stream::iter(keys)
-        .map(|(key, full)| async move { get_object(s3, bucket, key).await.map(|(key, bytes)| (key, bytes, full)) })
-        .buffered(GET_CONCURRENCY);
-    while let Some(object) = objects.next().await {
-        let (key, bytes, full) = object?;
-        read.sampling.read_objects += 1;
-        let weight = weight_of(&key, full);
-        match PredictionLogRecord::decode(&bytes) {
-            Ok(record) if record.model_version != baseline.model_version => read.sampling.other_model_rows += weight,
-            Ok(record) => {
-                let row = QualityRow::of(&record, labels, weight);
-                read.matched += usize::from(row.label.is_some());
-                read.rows.push(row);
-            }
-            Err(e) => {
-                read.sampling.corrupt_objects += 1;
-                tracing::warn!(bucket, key, error = %e, "quality check: skipping an undecodable prediction log");
-            }
+    let rows = in_full.iter().map(|r| (r, 1.0)).chain(others.iter().map(|r| (r, weight_of(day_of(r)))));
+    for (record, weight) in rows {
+        if record.model_version != baseline.model_version {
+            read.sampling.other_model_rows += weight;
+            continue;
         }
+        let row = QualityRow::of(record, labels, weight);
+        read.matched += usize::from(row.label.is_some());
+        read.rows.push(row);
     }
     Ok(read)
 }
 
-/// `prediction-logs/dt=YYYY-MM-DD/` for every UTC day the window touches.
-fn day_prefixes(window: &Window) -> Vec<String> {
-    let last = (window.end - time::Duration::NANOSECOND).date();
-    std::iter::successors(Some(window.start.date()), |d| d.next_day().filter(|d| *d <= last))
-        .map(|d| format!("{PREDICTION_LOG_PREFIX}dt={:04}-{:02}-{:02}/", d.year(), u8::from(d.month()), d.day()))
-        .collect()
+/// The UTC day of a record (its partition's day).
+fn day_of(record: &PredictionLogRecord) -> Date {
+    record.timestamp.to_offset(time::UtcOffset::UTC).date()
 }
 
 /// The day of a `prediction-logs/dt=YYYY-MM-DD/…` key or prefix.
