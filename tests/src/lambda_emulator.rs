@@ -43,6 +43,14 @@ impl LambdaEmulator {
                 for var in &env_vars {
                     cmd.args(["--env-var", var]);
                 }
+                // Not the variables cargo sets for this test (CARGO_MANIFEST_DIR, CARGO_PKG_NAME, ...): ring's build
+                // script re-runs when they change, so the watch's `cargo run` would rebuild ring and everything above
+                // it (8+ minutes here) instead of running the binaries `cargo build --workspace --bins` made.
+                for (name, _) in std::env::vars_os() {
+                    if name.to_str().is_some_and(is_set_by_cargo_for_a_crate) {
+                        cmd.env_remove(name);
+                    }
+                }
                 let mut process = ServerProcess::spawn("cargo-lambda-watch", cmd, logs.path())?;
                 let pid = process.pid().context("just spawned")?;
                 match listening_port(pid, Duration::from_secs(60)).await {
@@ -93,4 +101,20 @@ impl LambdaEmulator {
     pub fn function_url(&self, function: &str) -> String {
         format!("http://127.0.0.1:{}/lambda-url/{function}", self.port)
     }
+}
+
+/// The variables cargo sets for the crate it builds or tests (not cargo's own configuration, e.g. CARGO_HOME or
+/// CARGO_TARGET_DIR, which a nested cargo must keep).
+fn is_set_by_cargo_for_a_crate(name: &str) -> bool {
+    ["CARGO_PKG_", "CARGO_BIN_EXE_", "CARGO_CFG_"].iter().any(|prefix| name.starts_with(prefix))
+        || [
+            "CARGO_MANIFEST_DIR",
+            "CARGO_MANIFEST_PATH",
+            "CARGO_MANIFEST_LINKS",
+            "CARGO_CRATE_NAME",
+            "CARGO_PRIMARY_PACKAGE",
+            "CARGO_TARGET_TMPDIR",
+            "OUT_DIR",
+        ]
+        .contains(&name)
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context as _, Result};
 use drift_check::{load_reference, App, DriftCheckConfig, DriftCheckError, RunSummary};
 use fraudwatch_core::aws::{self, DRIFT_S3};
-use fraudwatch_core::log_record::{FeatureMap, PredictionLogRecord, LOG_SCHEMA_VERSION};
+use fraudwatch_core::log_record::{new_prediction_id, FeatureMap, PredictionLogRecord, LOG_SCHEMA_VERSION};
 use fraudwatch_core::metric_names as m;
 use fraudwatch_core::schema::{Features, FEATURE_COUNT};
 use fraudwatch_model::{locate_onnx_runtime, FraudModel};
@@ -67,7 +67,8 @@ fn logged(rows: &[Features], start: OffsetDateTime) -> Result<Vec<PredictionLogR
         .enumerate()
         .map(|(i, (features, score))| PredictionLogRecord {
             schema_version: LOG_SCHEMA_VERSION,
-            prediction_id: uuid::Uuid::now_v7(),
+            // As predict makes it: the id carries the record's own time, which names its window.
+            prediction_id: new_prediction_id(start + spacing * i as u32),
             timestamp: start + spacing * i as u32,
             request_id: format!("req-{i}"),
             model_version: model.version().into(),
@@ -315,7 +316,7 @@ async fn corrupt_objects_are_skipped_and_counted() -> Result<()> {
     assert_eq!(value(&metrics, m::DRIFT_WINDOW_ROWS), Some(400.0));
     let (report, html) = saved_report(&s3, &summary).await?;
     assert_eq!((report.corrupt_objects, report.sampling.listed_objects), (3, 403));
-    assert!(html.contains("3 object(s) in the window could not be decoded"));
+    assert!(html.contains("3 object(s) or batched-file line(s) in the window could not be"), "{html}");
     Ok(())
 }
 
