@@ -120,8 +120,9 @@ fn a_full_batched_batch_fits_lambda_s_invocation_payload() {
     message.body = Some(String::from_utf8(record.encode()).unwrap());
     message.md5_of_body = Some("0".repeat(32));
     message.event_source = Some("aws:sqs".into());
-    message.event_source_arn =
-        Some("arn:aws:sqs:eu-west-1:123456789012:fraudwatch-prod-PredictionLogQueue-AbCdEfGhIjKl".into());
+    // A queue ARN as CloudFormation names it (the detector reads its suffix as a token).
+    let queue_arn = "arn:aws:sqs:eu-west-1:123456789012:fraudwatch-prod-PredictionLogQueue-AbCdEfGhIjKl"; // pragma: allowlist secret
+    message.event_source_arn = Some(queue_arn.into());
     message.aws_region = Some("eu-west-1".into());
     for (name, value) in [
         ("ApproximateReceiveCount", "5"),
