@@ -218,7 +218,13 @@ async fn normal_held_out_traffic_with_its_labels_realizes_the_card_within_sampli
         "precision {precision} vs card {} ± {precision_band}",
         card("precision")
     );
-    let day = &quality["cohorts"].as_array().unwrap().iter().find(|c| c["realized"].is_object()).unwrap();
+    // CBPE against the realized numbers on every row: in the sampled run above the estimate depends on which
+    // legitimate rows the sample drew (prediction ids are random, so the draw differs run to run; one run in five
+    // was 0.23 off), the realized numbers do not. With the whole window read both are fixed by the seeded traffic.
+    let (_, whole) = check(&s3, "normal", &pushgateway, 100_000).await;
+    assert_eq!(whole["quality"]["sampling"]["sampled"], json!(false));
+    let cohorts = whole["quality"]["cohorts"].as_array().unwrap();
+    let day = cohorts.iter().find(|c| c["realized"].is_object()).unwrap();
     let difference = &day["estimate_minus_realized"];
     assert!(number(&difference["recall"]).abs() <= recall_band, "CBPE − realized recall: {difference}");
     assert!(number(&difference["precision"]).abs() <= precision_band, "CBPE − realized precision: {difference}");
