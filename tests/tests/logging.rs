@@ -459,15 +459,7 @@ async fn a_stalled_bucket_fails_the_batch_items_before_the_invocation_s_deadline
     // template's is 30 s) and redeliver the whole batch.
     let stalled = StalledServer::start().unwrap();
     let logger = Logger::new(S3Store { client: budgeted_s3(&stalled.endpoint(), LOGGER_S3), bucket: BUCKET.into() });
-    let budget = std::time::Duration::from_secs(12);
-    let mut context = Context::default();
-    let deadline = std::time::SystemTime::now() + budget;
-    context.deadline = deadline.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
-    let started = std::time::Instant::now();
-    let response = tokio::time::timeout(2 * budget, logger.handle(LambdaEvent::new(esm.event(&batch), context))).await;
-    let took = started.elapsed();
-    let response = response.expect("the batch outlived the invocation: Lambda would have killed it");
-    assert!(took < budget, "returned after {took:?}, past the deadline");
+    let response = handled_before_the_deadline(&logger, esm.event(&batch)).await;
     assert_eq!(failed_ids(&response).len(), BATCH_SIZE, "every unwritten record is a batch item failure");
 
     // Redelivered to a logger whose S3 answers: every record written once.
@@ -633,15 +625,7 @@ async fn batched_a_stalled_bucket_fails_every_file_before_the_invocation_s_deadl
 
     let stalled = StalledServer::start().unwrap();
     let logger = batched_logger(S3Store { client: budgeted_s3(&stalled.endpoint(), LOGGER_S3), bucket: BUCKET.into() });
-    let budget = std::time::Duration::from_secs(12);
-    let mut context = Context::default();
-    let deadline = std::time::SystemTime::now() + budget;
-    context.deadline = deadline.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
-    let started = std::time::Instant::now();
-    let response = tokio::time::timeout(2 * budget, logger.handle(LambdaEvent::new(esm.event(&batch), context))).await;
-    let took = started.elapsed();
-    let response = response.expect("the batch outlived the invocation: Lambda would have killed it");
-    assert!(took < budget, "returned after {took:?}, past the deadline");
+    let response = handled_before_the_deadline(&logger, esm.event(&batch)).await;
     assert_eq!(failed_ids(&response).len(), 300, "every message of every unwritten file is a batch item failure");
 
     esm.settle(&batch, &response).await.unwrap();
@@ -800,4 +784,19 @@ async fn batched_mode_accounts_for_every_answered_prediction_across_both_layouts
     let others: f64 = sampled.rows.iter().filter(|r| !r.label.is_some_and(|(fraud, _)| fraud)).map(|r| r.weight).sum();
     let listed = half.listed_records as f64;
     assert!((594.0..=listed - 6.0 + 1e-9).contains(&others), "{others} of 594 ({listed} listed)");
+}
+
+/// The logger's answer to `event` in an invocation whose deadline is 12 s away (the template's is 30 s), asserting it
+/// came before the deadline: a later answer is one Lambda would have killed, redelivering the whole batch.
+async fn handled_before_the_deadline(logger: &Logger<S3Store>, event: SqsEvent) -> SqsBatchResponse {
+    let budget = std::time::Duration::from_secs(12);
+    let mut context = Context::default();
+    let deadline = std::time::SystemTime::now() + budget;
+    context.deadline = deadline.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    let started = std::time::Instant::now();
+    let response = tokio::time::timeout(2 * budget, logger.handle(LambdaEvent::new(event, context))).await;
+    let took = started.elapsed();
+    let response = response.expect("the batch outlived the invocation: Lambda would have killed it");
+    assert!(took < budget, "returned after {took:?}, past the deadline");
+    response
 }
