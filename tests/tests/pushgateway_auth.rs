@@ -5,9 +5,12 @@
 
 use std::time::Duration;
 
-use drift_check::{load_reference, pushgateway_auth, App, DriftCheckConfig};
+use drift_check::{load_reference, pushgateway_auth, secrets_client, App, DriftCheckConfig};
+use fraudwatch_core::aws::STARTUP_SECRET;
 use fraudwatch_monitor::drift::pushgateway::BasicAuth;
-use fraudwatch_tests::{prediction_records, sdk_config, GatewayCredentials, Pushgateway, S3Server, SqsServer};
+use fraudwatch_tests::{
+    prediction_records, sdk_config, GatewayCredentials, Pushgateway, S3Server, SqsServer, StalledServer,
+};
 use serde_json::json;
 use time::macros::datetime;
 
@@ -49,7 +52,7 @@ async fn drift_check_pushes_with_the_secrets_credentials_and_nobody_else_can() {
     let creds = gateway.credentials().unwrap().clone();
     let s3 = window().await;
     let moto = SqsServer::start().await.unwrap();
-    let secrets = aws_sdk_secretsmanager::Client::new(&sdk_config(&moto.endpoint()));
+    let secrets = secrets_client(&sdk_config(&moto.endpoint()));
     let create =
         secrets.create_secret().name("fraudwatch-test-pushgateway").secret_string(secret_json(&creds, &creds.password));
     let arn = create.send().await.unwrap().arn().unwrap().to_string();
@@ -88,4 +91,17 @@ async fn drift_check_pushes_with_the_secrets_credentials_and_nobody_else_can() {
     let err = drift_check(&s3, &gateway, &arn, untrusted).run(&day, now).await.unwrap_err().to_string();
     assert!(err.contains("is unreachable") && err.to_lowercase().contains("certificate"), "{err}");
     assert_eq!(drift_series(&gateway).await, pushed);
+}
+
+#[tokio::test]
+async fn a_stalled_secrets_manager_fails_the_cold_start_in_seconds_naming_the_secret() {
+    let stalled = StalledServer::start().unwrap();
+    let arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:fraudwatch-pushgateway-AbCdEf"; // pragma: allowlist secret
+    let started = std::time::Instant::now();
+    let read = pushgateway_auth(&secrets_client(&sdk_config(&stalled.endpoint())), arn);
+    let err = tokio::time::timeout(STARTUP_SECRET.operation * 3, read).await.expect("no time budget").unwrap_err();
+    let err = err.to_string();
+    let took = started.elapsed();
+    assert!(err.starts_with(&format!("reading the Pushgateway secret {arn}:")), "{err}");
+    assert!(took < STARTUP_SECRET.operation + Duration::from_secs(2), "took {took:?}");
 }

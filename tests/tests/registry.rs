@@ -4,11 +4,12 @@
 use std::path::PathBuf;
 
 use aws_sdk_s3::primitives::ByteStream;
+use fraudwatch_core::aws::{self, PREDICT_STARTUP_S3};
 use fraudwatch_core::card::{sha256_hex, ModelCard};
 use fraudwatch_core::registry::{Registry, RegistryError, RegistryUri, CARD_FILE, MODEL_FILE, REFERENCE_FILE};
 use fraudwatch_explain::Explainer;
 use fraudwatch_model::FraudModel;
-use fraudwatch_tests::{committed_model_as, repo_root, S3Server};
+use fraudwatch_tests::{committed_model_as, repo_root, sdk_config, S3Server, StalledServer};
 use predict::config::{PredictConfig, StartupError};
 
 const BUCKET: &str = "fraudwatch-models";
@@ -220,4 +221,21 @@ async fn a_champion_whose_card_names_no_explanation_is_served_without_reasons() 
     assert_eq!((model.version(), explainer.is_none()), ("v0", true));
     let reference = drift_check::reference_from_registry(&registry).await.unwrap();
     assert!(reference.attribution.is_none(), "attribution drift is not measured for it");
+}
+
+#[tokio::test]
+async fn a_stalled_registry_fails_predict_s_cold_start_inside_lambda_s_init_phase() {
+    let stalled = StalledServer::start().unwrap();
+    let env = [("PREDICTION_LOG_QUEUE_URL", "http://127.0.0.1:1/queue"), ("MODEL_REGISTRY_URI", &registry_uri())];
+    let config = PredictConfig::from_env(&env).unwrap();
+    // The client main builds, against a registry that accepts connections and never answers.
+    let s3 = aws::s3_client(&sdk_config(&stalled.endpoint()), &[("S3_FORCE_PATH_STYLE", "true")], PREDICT_STARTUP_S3)
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = predict::load_model(&config.model_source, &config.onnx_runtime, &s3).await.unwrap_err();
+    let took = started.elapsed();
+    assert!(took <= predict::REGISTRY_READ_DEADLINE + std::time::Duration::from_millis(500), "took {took:?}");
+    assert!(took < std::time::Duration::from_secs(10), "Lambda's init phase is 10 s; took {took:?}");
+    let message = err.to_string();
+    assert!(message.contains(&registry_uri()), "{message}");
 }

@@ -10,7 +10,7 @@ use fraudwatch_core::alert_thresholds::{
     QUALITY_MIN_FLAGGED_ROWS, QUALITY_MIN_LABELLED_FRAUDS, QUALITY_MIN_LABEL_COVERAGE, QUALITY_MIN_WINDOW_ROWS,
     QUALITY_TOLERANCE,
 };
-use fraudwatch_core::aws::{DRIFT_S3, PREDICT_S3_FALLBACK, PREDICT_SQS};
+use fraudwatch_core::aws::{DRIFT_S3, PREDICT_S3_FALLBACK, PREDICT_SQS, PREDICT_STARTUP_S3, STARTUP_SECRET};
 use fraudwatch_core::log_record::{LoggedContribution, LoggedExplanation};
 use fraudwatch_core::schema::FEATURE_NAMES;
 use fraudwatch_monitor::drift::pushgateway::PUSH_TIMEOUT;
@@ -41,6 +41,11 @@ fn each_function_s_worst_case_fits_its_lambda_timeout() {
     // predict: SQS with its retries, then the direct S3 write, with at least 2 s to spare.
     let predict = PREDICT_SQS.operation + PREDICT_S3_FALLBACK.operation;
     assert!(predict + Duration::from_secs(2) <= timeout("PredictFunction"), "{predict:?}");
+    // predict's cold start: Lambda's init phase has 10 s, and an init that overran is re-run inside the first
+    // request's timeout; the registry read (each call, and all together) leaves 2 s of both for the ONNX session.
+    let cold_start = predict::REGISTRY_READ_DEADLINE;
+    assert!(PREDICT_STARTUP_S3.operation <= cold_start, "{PREDICT_STARTUP_S3:?}");
+    assert!(cold_start + Duration::from_secs(2) <= timeout("PredictFunction").min(Duration::from_secs(10)));
     // prediction-logger: no write starts in the last DEADLINE_MARGIN, which must leave room to start any.
     let logger = timeout("PredictionLoggerFunction");
     assert!(prediction_logger::DEADLINE_MARGIN * 2 <= logger, "{logger:?}");
@@ -54,6 +59,8 @@ fn each_function_s_worst_case_fits_its_lambda_timeout() {
     // drift-check: a stalled S3 operation or push fails well inside the timeout.
     let drift = timeout("DriftCheckFunction");
     assert!(DRIFT_S3.operation * 4 + PUSH_TIMEOUT <= drift, "{drift:?}");
+    // drift-check's cold start: the secret read fits the init phase's 10 s.
+    assert!(STARTUP_SECRET.operation + Duration::from_secs(2) <= Duration::from_secs(10), "{STARTUP_SECRET:?}");
 }
 
 #[test]

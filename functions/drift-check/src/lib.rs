@@ -77,6 +77,17 @@ pub async fn reference_for(s3: &aws_sdk_s3::Client, registry: Option<RegistryUri
     }
 }
 
+/// A Secrets Manager client with the cold-start budget (`STARTUP_SECRET`): a stalled endpoint fails the start in
+/// seconds, naming the secret.
+pub fn secrets_client(sdk: &aws_config::SdkConfig) -> aws_sdk_secretsmanager::Client {
+    let budget = fraudwatch_core::aws::STARTUP_SECRET;
+    let config = aws_sdk_secretsmanager::config::Builder::from(sdk)
+        .timeout_config(budget.timeouts())
+        .retry_config(budget.retries())
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(config)
+}
+
 /// The Pushgateway's credentials from the Secrets Manager secret `arn` (read once, at cold start; the secret
 /// is never logged, and errors never quote it).
 pub async fn pushgateway_auth(secrets: &aws_sdk_secretsmanager::Client, arn: &str) -> Result<BasicAuth, StartupError> {

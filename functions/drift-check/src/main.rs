@@ -1,4 +1,4 @@
-use drift_check::{pushgateway_auth, reference_for, App, DriftCheckConfig};
+use drift_check::{pushgateway_auth, reference_for, secrets_client, App, DriftCheckConfig};
 use fraudwatch_core::aws::{self, DRIFT_S3, STARTUP_S3};
 use fraudwatch_core::config::ProcessEnv;
 use fraudwatch_core::registry::RegistryUri;
@@ -15,7 +15,7 @@ async fn main() -> Result<(), StartupFailure> {
     let registry_s3 = aws::s3_client(&sdk, &ProcessEnv, STARTUP_S3)?;
     let reference = reference_for(&registry_s3, RegistryUri::from_env(&ProcessEnv)?).await?;
     let auth = match &config.pushgateway_secret_arn {
-        Some(arn) => Some(pushgateway_auth(&aws_sdk_secretsmanager::Client::new(&sdk), arn).await?),
+        Some(arn) => Some(pushgateway_auth(&secrets_client(&sdk), arn).await?),
         None => None,
     };
     tracing::info!(

@@ -1,6 +1,7 @@
 //! predict's configuration, read once at cold start.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use fraudwatch_core::config::{optional, required, ConfigError, EnvSource};
 use fraudwatch_core::registry::{RegistryError, RegistryUri};
@@ -44,6 +45,8 @@ pub enum StartupError {
     Model(#[from] ModelError),
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    #[error("the model registry {uri} did not answer within {after:?}: a cold start has 10 s in all")]
+    RegistryStalled { uri: String, after: Duration },
     #[error("the model's explanation: {0}")]
     Explanation(#[from] ExplainError),
 }

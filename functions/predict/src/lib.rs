@@ -7,6 +7,7 @@ pub mod labels;
 pub mod log_sink;
 
 use std::path::Path;
+use std::time::Duration;
 
 use config::{ModelSource, StartupError};
 use fraudwatch_core::registry::Registry;
@@ -33,6 +34,10 @@ pub fn embedded_explainer() -> Result<Explainer, ExplainError> {
 /// cannot give a verified champion fails the start: falling back to the embedded model would hide a
 /// half-configured production behind a model nobody promoted. The explainer is `None` only for a champion
 /// whose card names no explanation (trained before trees.json existed): it is served without reasons.
+/// The whole cold-start read of the registry's champion: inside Lambda's 10 s init phase (and inside predict's
+/// 10 s timeout, where Lambda re-runs an init that overran), with room left to build the ONNX session.
+pub const REGISTRY_READ_DEADLINE: Duration = Duration::from_secs(8);
+
 pub async fn load_model(
     source: &ModelSource,
     onnx_runtime: &Path,
@@ -41,7 +46,13 @@ pub async fn load_model(
     let (model, explainer) = match source {
         ModelSource::Embedded => (embedded_model(onnx_runtime)?, Some(embedded_explainer()?)),
         ModelSource::Registry(uri) => {
-            let champion = Registry::new(s3.clone(), uri.clone()).champion().await?;
+            let champion =
+                tokio::time::timeout(REGISTRY_READ_DEADLINE, Registry::new(s3.clone(), uri.clone()).champion())
+                    .await
+                    .map_err(|_| StartupError::RegistryStalled {
+                        uri: uri.to_string(),
+                        after: REGISTRY_READ_DEADLINE,
+                    })??;
             let model = FraudModel::from_bytes(onnx_runtime, &champion.model, &champion.card_json)?;
             (model, Explainer::for_card(&champion.card_json, champion.explanation.as_deref())?)
         }

@@ -1,4 +1,4 @@
-use fraudwatch_core::aws::{self, PREDICT_S3_FALLBACK, PREDICT_SQS, STARTUP_S3};
+use fraudwatch_core::aws::{self, PREDICT_S3_FALLBACK, PREDICT_SQS, PREDICT_STARTUP_S3};
 use fraudwatch_core::config::ProcessEnv;
 use fraudwatch_core::startup::StartupFailure;
 use fraudwatch_core::telemetry::{self, FlushToStdout};
@@ -16,7 +16,7 @@ async fn main() -> Result<(), StartupFailure> {
     let (model, explainer) = predict::load_model(
         &config.model_source,
         &config.onnx_runtime,
-        &aws::s3_client(&sdk, &ProcessEnv, STARTUP_S3)?,
+        &aws::s3_client(&sdk, &ProcessEnv, PREDICT_STARTUP_S3)?,
     )
     .await?;
     // One S3 client (and budget) for the log fallback and the labels, both in LOG_BUCKET.

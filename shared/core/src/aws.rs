@@ -26,7 +26,8 @@ pub struct CallBudget {
 }
 
 impl CallBudget {
-    fn timeouts(&self) -> TimeoutConfig {
+    /// The SDK timeouts of this budget (for clients built outside this module, e.g. drift-check's secrets).
+    pub fn timeouts(&self) -> TimeoutConfig {
         TimeoutConfig::builder()
             .connect_timeout(self.connect)
             .operation_attempt_timeout(self.attempt)
@@ -34,7 +35,8 @@ impl CallBudget {
             .build()
     }
 
-    fn retries(&self) -> RetryConfig {
+    /// The SDK retry strategy of this budget.
+    pub fn retries(&self) -> RetryConfig {
         RetryConfig::standard().with_max_attempts(self.max_attempts)
     }
 }
@@ -57,9 +59,18 @@ pub const LOGGER_S3: CallBudget =
 /// drift-check → S3 (list pages of 1,000 keys, GETs of one record, the report PUTs).
 pub const DRIFT_S3: CallBudget =
     CallBudget { connect: ms(1_000), attempt: ms(5_000), operation: ms(15_000), max_attempts: 3 };
-/// Cold-start reads (the model registry's champion, up to a few MB) and fraudctl.
+/// drift-check's cold-start reads (the registry's champion and reference, up to a few MB) and fraudctl. Lambda
+/// re-runs an init that overran its 10 s inside the first invocation's timeout, which is drift-check's 300 s.
 pub const STARTUP_S3: CallBudget =
     CallBudget { connect: ms(1_000), attempt: ms(10_000), operation: ms(30_000), max_attempts: 3 };
+/// predict's cold-start reads of the registry's champion (pointer, card, model, trees; together under
+/// `predict::REGISTRY_READ_DEADLINE`): a re-run init gets only predict's 10 s timeout, so a stall must fail each
+/// read in seconds, with an error naming the registry, not run into Lambda's kill.
+pub const PREDICT_STARTUP_S3: CallBudget =
+    CallBudget { connect: ms(500), attempt: ms(3_000), operation: ms(6_000), max_attempts: 2 };
+/// drift-check's cold-start read of the Pushgateway's credentials from Secrets Manager.
+pub const STARTUP_SECRET: CallBudget =
+    CallBudget { connect: ms(1_000), attempt: ms(3_000), operation: ms(8_000), max_attempts: 3 };
 
 /// The shared SDK configuration (region, credentials, endpoint) from the environment.
 pub async fn sdk_config() -> aws_config::SdkConfig {
@@ -96,7 +107,8 @@ mod tests {
 
     #[test]
     fn every_attempt_fits_its_operation() {
-        for b in [PREDICT_SQS, PREDICT_S3_FALLBACK, LOGGER_S3, DRIFT_S3, STARTUP_S3] {
+        for b in [PREDICT_SQS, PREDICT_S3_FALLBACK, LOGGER_S3, DRIFT_S3, STARTUP_S3, PREDICT_STARTUP_S3, STARTUP_SECRET]
+        {
             assert!(b.connect <= b.attempt && b.attempt <= b.operation && b.max_attempts >= 1, "{b:?}");
         }
     }

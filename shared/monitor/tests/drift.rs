@@ -1,6 +1,7 @@
 //! `shared::drift` against `fixtures/drift_expected.json`: every case computed by scipy/numpy the way
-//! Evidently 0.7 computes it (training/drift_expected.py). Statistics agree to ~1e-9 relative, p-values to
-//! 1e-9 absolute.
+//! Evidently 0.7 computes it (training/drift_expected.py), and the whole-dataset cases against
+//! `fixtures/evidently_expected.json`, Evidently 0.7.21's own DataDriftPreset on the same rows
+//! (training/evidently_expected.py). Statistics agree to ~1e-9 relative, p-values to 1e-9 absolute.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -14,7 +15,8 @@ use fraudwatch_monitor::drift::prometheus::prometheus_text;
 use fraudwatch_monitor::drift::psi::{psi, Bins};
 use fraudwatch_monitor::drift::wasserstein::normalized_wasserstein;
 use fraudwatch_monitor::drift::{
-    column_drift, compare, html, Dataset, DriftError, DriftReport, Method, Reference, Sampling, SortedSample, Window,
+    column_drift, compare, html, Dataset, DatasetDrift, DriftError, DriftReport, Method, Reference, Sampling,
+    SortedSample, Window,
 };
 use serde_json::Value;
 use time::macros::datetime;
@@ -170,7 +172,7 @@ fn normalized_wasserstein_equals_scipy() {
 }
 
 #[test]
-fn psi_bins_fills_and_value_equal_evidently() {
+fn psi_bins_fills_and_value_equal_numpy() {
     for c in cases("psi") {
         let id = c["id"].as_str().unwrap();
         let e = &c["expected"];
@@ -197,19 +199,24 @@ fn psi_bins_fills_and_value_equal_evidently() {
     }
 }
 
+/// The drift of one whole-dataset case of drift_expected.json, computed by `compare`.
+fn dataset_case_drift(c: &Value) -> DatasetDrift {
+    let reference = Dataset::from_columns(
+        dataset_side(&c["reference"]),
+        Some(input(&serde_json::json!({"file": c["reference"]["file"], "column": "fraud_probability",
+            "rows": c["reference"]["rows"]}))),
+    );
+    let current = Dataset::from_columns(dataset_side(&c["current"]), Some(f64s(&c["current_prediction"])));
+    assert_eq!(current.rows() as u64, c["current_rows"].as_u64().unwrap(), "{}", c["id"]);
+    compare(&reference, &current).unwrap()
+}
+
 #[test]
-fn whole_dataset_verdicts_equal_evidently() {
+fn whole_dataset_verdicts_equal_drift_expected_py() {
     for c in cases("dataset") {
         let id = c["id"].as_str().unwrap();
         let e = &c["expected"];
-        let reference = Dataset::from_columns(
-            dataset_side(&c["reference"]),
-            Some(input(&serde_json::json!({"file": c["reference"]["file"], "column": "fraud_probability",
-                "rows": c["reference"]["rows"]}))),
-        );
-        let current = Dataset::from_columns(dataset_side(&c["current"]), Some(f64s(&c["current_prediction"])));
-        assert_eq!(current.rows() as u64, c["current_rows"].as_u64().unwrap(), "{id}");
-        let drift = compare(&reference, &current).unwrap();
+        let drift = dataset_case_drift(c);
         for f in &drift.features {
             let x = &e["columns"][&f.column];
             let what = format!("{id} {}", f.column);
@@ -237,6 +244,48 @@ fn whole_dataset_verdicts_equal_evidently() {
             f64s(&c["current_prediction"]).iter().map(|&p| record([0.0; FEATURE_COUNT], p as f32, threshold)).collect();
         let logged = Dataset::from_records(&records);
         assert_eq!(logged.fraud_rate(), Some(e["current_fraud_rate_at_threshold"].as_f64().unwrap()), "{id}");
+    }
+}
+
+/// Evidently 0.7.21's own DataDriftPreset on the same rows (training/evidently_expected.py): every one of the 29
+/// features and the prediction gets Evidently's test, threshold, score and verdict. Evidently counts the
+/// prediction as a 30th column in its dataset share; fraudwatch reports it apart from the 29 features (README,
+/// "Drift"), so the dataset verdicts are compared with the prediction counted the way Evidently counts it.
+#[test]
+fn whole_dataset_column_scores_and_verdicts_equal_evidently_0_7_21() {
+    let text = std::fs::read_to_string(repo().join("shared/tests/fixtures/evidently_expected.json")).unwrap();
+    let evidently: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(evidently["evidently_version"], "0.7.21");
+    let evidently_cases = evidently["cases"].as_array().unwrap();
+    assert_eq!(evidently_cases.len(), 3);
+    for e in evidently_cases {
+        let id = e["id"].as_str().unwrap();
+        let drift = dataset_case_drift(case(id));
+        let prediction = drift.prediction.as_ref().unwrap();
+        let ours = drift.features.iter().map(|f| (f.column.as_str(), f)).chain([("fraud_probability", prediction)]);
+        let mut compared = 0;
+        for (column, f) in ours {
+            let x = &e["columns"][column];
+            let what = format!("{id} {column}");
+            let evidently_test = match f.method {
+                Method::Wasserstein => "Wasserstein distance (normed)",
+                Method::Ks => "K-S p_value",
+            };
+            assert_eq!(x["stattest"].as_str(), Some(evidently_test), "{what}");
+            close(f.score, x["score"].as_f64().unwrap(), REL, &what);
+            assert_eq!(f.threshold, x["threshold"].as_f64().unwrap(), "{what}");
+            assert_eq!(f.drifted, x["drifted"].as_bool().unwrap(), "{what}");
+            compared += 1;
+        }
+        assert_eq!(
+            compared,
+            e["dataset"]["number_of_columns"].as_u64().unwrap(),
+            "{id}: every column Evidently tested"
+        );
+        let drifted_with_prediction = drift.number_of_drifted_columns + usize::from(prediction.drifted);
+        assert_eq!(drifted_with_prediction as u64, e["dataset"]["number_of_drifted_columns"].as_u64().unwrap(), "{id}");
+        let share = drifted_with_prediction as f64 / compared as f64;
+        assert_eq!(share >= drift.drift_share, e["dataset"]["dataset_drift"].as_bool().unwrap(), "{id}");
     }
 }
 
