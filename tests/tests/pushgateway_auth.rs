@@ -98,7 +98,8 @@ async fn a_stalled_secrets_manager_fails_the_cold_start_in_seconds_naming_the_se
     let stalled = StalledServer::start().unwrap();
     let arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:fraudwatch-pushgateway-AbCdEf"; // pragma: allowlist secret
     let started = std::time::Instant::now();
-    let read = pushgateway_auth(&secrets_client(&sdk_config(&stalled.endpoint())), arn);
+    let secrets = secrets_client(&sdk_config(&stalled.endpoint()));
+    let read = pushgateway_auth(&secrets, arn);
     let err = tokio::time::timeout(STARTUP_SECRET.operation * 3, read).await.expect("no time budget").unwrap_err();
     let err = err.to_string();
     let took = started.elapsed();
