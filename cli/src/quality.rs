@@ -107,14 +107,17 @@ fn table(q: &QualityReport) -> String {
     let mut out = format!("{}\n", q.summary);
     let _ = writeln!(
         out,
-        "labels: {} records, {} distinct, {} matched, {} duplicates, {} replaced, {} invalid, {} prediction ids not found",
+        "labels: {} records, {} distinct, {} matched, {} duplicates, {} replaced, {} invalid, {} prediction ids not \
+         found, {} of {} transaction-id labels matched",
         q.labels.records,
         q.labels.distinct,
         q.labels.matched,
         q.labels.duplicates,
         q.labels.replaced,
         q.labels.invalid_records,
-        q.labels.unmatched_prediction_ids
+        q.labels.unmatched_prediction_ids,
+        q.labels.transaction_id_labels_matched,
+        q.labels.transaction_id_labels
     );
     for e in &q.labels.errors {
         let _ = writeln!(out, "  {e}");

@@ -762,6 +762,16 @@ async fn batched_mode_accounts_for_every_answered_prediction_across_both_layouts
     // After the last record (1:59:48), so no batched file's id range holds it either.
     let unknown = fraudwatch_core::log_record::new_prediction_id(hour.start + Duration::seconds(7195));
     labels.insert(label(unknown, true));
+    // Two legitimate predictions labelled by their transaction ids, and a transaction id nothing logged.
+    let by_transaction = |t: &str| LabelRecord {
+        target: LabelTarget::Transaction(t.into()),
+        is_fraud: false,
+        labelled_at,
+        source: Some("analyst".into()),
+    };
+    for t in [&after[100], &after[101]].map(|r| r.transaction_id.as_deref().unwrap()).into_iter().chain(["tx-none"]) {
+        labels.insert(by_transaction(t));
+    }
     let card =
         fraudwatch_core::card::ModelCard::from_json(&std::fs::read(repo_root().join("model/card.json")).unwrap())
             .unwrap();
@@ -771,7 +781,8 @@ async fn batched_mode_accounts_for_every_answered_prediction_across_both_layouts
     let whole = cohorts(100_000).await.unwrap();
     assert_eq!(whole.rows.len(), 600, "every prediction once");
     assert!(whole.rows.iter().all(|r| r.weight == 1.0));
-    assert_eq!((whole.matched, whole.unmatched, whole.sampling.read_in_full), (106, 1, 6));
+    assert_eq!((whole.matched, whole.unmatched, whole.sampling.read_in_full), (108, 1, 6));
+    assert_eq!((labels.transaction_labels(), whole.transaction_id_labels_matched), (3, 2));
     let sampled = cohorts(300).await.unwrap();
     assert!(sampled.sampling.sampled);
     assert_eq!(sampled.sampling.read_in_full, 6, "every fraud-labelled prediction, sampled or not");

@@ -297,6 +297,58 @@ async fn post_labels_stores_the_valid_records_whole_and_reports_the_rest() {
     assert_eq!(s3.keys("labels", "labels/").await.unwrap().len(), 1);
 }
 
+/// The other way users deliver labels: files put straight into the bucket under `labels/` (an export job, `aws s3
+/// cp`), read by the quality check as they are — CSV and JSON lines, in a day partition or at the top.
+#[tokio::test]
+async fn label_files_dropped_into_s3_are_read_with_bad_records_and_files_counted() {
+    let s3 = S3Server::start().await.unwrap();
+    s3.create_bucket("labels").await.unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let [first, second] =
+        [2, 1].map(|days| fraudwatch_core::log_record::new_prediction_id(now - time::Duration::days(days)));
+    let objects = [
+        (
+            "labels/dt=2026-12-01/chargebacks.csv",
+            format!(
+                "prediction_id,label,labelled_at,source\n{first},1,2026-12-01T10:00:00Z,chargeback\n\
+                 {second},0,2026-12-01T10:00:00Z,chargeback\n{second},maybe,2026-12-01T10:00:00Z,chargeback\n"
+            ),
+        ),
+        (
+            "labels/analyst-decisions.jsonl",
+            format!(
+                "{{\"transaction_id\": \"order-9\", \"label\": 0, \"labelled_at\": \"2026-12-02T08:00:00Z\"}}\n\
+                 {{\"prediction_id\": \"{first}\", \"label\": 1, \"labelled_at\": \"2026-12-01T10:00:00Z\"}}\n\
+                 {{\"prediction_id\": \"{second}\", \"label\": 1, \"labelled_at\": \"2026-12-03T09:00:00Z\"}}\n"
+            ),
+        ),
+        ("labels/dt=2026-12-02/export.csv", "id,label\nx,1\n".to_string()),
+        ("labels/dt=2020-01-01/long-ago.csv", "prediction_id,label,labelled_at\n".to_string()),
+    ];
+    for (key, body) in objects {
+        s3.client().put_object().bucket("labels").key(key).body(body.into_bytes().into()).send().await.unwrap();
+    }
+
+    let since = time::macros::date!(2026 - 11 - 01);
+    let read = fraudwatch_monitor::quality::s3::read_labels(&s3.client(), "labels", since, now).await.unwrap();
+    let summary = &read.summary;
+    // The partition before `since` is not read; the file with a bad header is counted, not fatal.
+    assert_eq!((summary.objects, summary.unreadable_objects), (3, 1), "{summary:?}");
+    assert_eq!((summary.records, summary.invalid_records), (5, 1), "{summary:?}");
+    // The chargeback's repeat in the analyst file counts once. The analyst file is read first (keys in order), so
+    // its later label for `second` is held and the earlier chargeback one is superseded, not a replacement.
+    assert_eq!((summary.duplicates, summary.replaced, read.labels.len()), (1, 0, 3), "{summary:?}");
+    assert_eq!(read.labels.transaction_labels(), 1);
+    assert!(read.labels.truth(first, None).is_some_and(|l| l.is_fraud));
+    assert!(read.labels.truth(second, None).is_some_and(|l| l.is_fraud && l.source.is_none()));
+    let errors = summary.errors.join("\n");
+    assert!(errors.contains("labels/dt=2026-12-01/chargebacks.csv: line 4: label:"), "{errors}");
+    assert!(
+        errors.contains("labels/dt=2026-12-02/export.csv: CSV header: column 1 \"id\" is not a label field"),
+        "{errors}"
+    );
+}
+
 #[tokio::test]
 async fn post_labels_answers_503_and_writes_nothing_when_s3_fails_or_stalls() {
     let one = label_body(json!([{"transaction_id": "t-1", "label": 1, "labelled_at": "2026-01-02T03:04:05Z"}]));

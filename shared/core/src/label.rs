@@ -436,6 +436,17 @@ impl LabelSet {
         self.labels.len()
     }
 
+    /// Distinct labels by transaction id.
+    pub fn transaction_labels(&self) -> usize {
+        self.labels.keys().filter(|t| matches!(t, LabelTarget::Transaction(_))).count()
+    }
+
+    /// How many distinct labels by transaction id name one of `transaction_ids`.
+    pub fn transaction_labels_among<'a>(&self, transaction_ids: impl IntoIterator<Item = &'a str>) -> usize {
+        let labelled = |t: &&str| self.labels.contains_key(&LabelTarget::Transaction((*t).to_string()));
+        transaction_ids.into_iter().filter(labelled).collect::<std::collections::HashSet<&str>>().len()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }

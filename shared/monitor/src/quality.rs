@@ -247,6 +247,13 @@ pub struct LabelSummary {
     pub unmatched_prediction_ids: usize,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unmatched_examples: Vec<String>,
+    /// Distinct labels by transaction id, and those that named a prediction read. A transaction id carries no time,
+    /// so the others may name predictions outside the window (or, in a sampled window, not drawn): counted here,
+    /// never dropped unseen.
+    #[serde(default)]
+    pub transaction_id_labels: usize,
+    #[serde(default)]
+    pub transaction_id_labels_matched: usize,
     /// When the newest label object arrived.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub last_arrival: Option<OffsetDateTime>,
@@ -331,6 +338,9 @@ pub fn assess_records(
     label_summary.matched = rows.iter().filter(|r| r.label.is_some()).count();
     label_summary.unmatched_prediction_ids = unmatched.len();
     label_summary.unmatched_examples = unmatched.into_iter().take(LABEL_ERRORS_SHOWN).collect();
+    label_summary.transaction_id_labels = labels.transaction_labels();
+    label_summary.transaction_id_labels_matched =
+        labels.transaction_labels_among(ours.iter().chain(&others).filter_map(|r| r.transaction_id.as_deref()));
     let sampling = QualitySampling {
         listed_objects: found.len(),
         read_objects: found.len(),

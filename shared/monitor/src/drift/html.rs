@@ -204,6 +204,13 @@ fn quality_section(q: &QualityReport) -> Markup {
                 @for e in &q.labels.errors { br; code { (e) } }
             }
         }
+        @if q.labels.transaction_id_labels > q.labels.transaction_id_labels_matched {
+            div.note {
+                (q.labels.transaction_id_labels) " label(s) by transaction id, " (q.labels.transaction_id_labels_matched)
+                " of them matched a prediction read. A transaction id carries no time: the others name predictions \
+                outside the quality window" @if q.sampling.sampled { " or not sampled" } " (or none at all)."
+            }
+        }
         div.cards {
             @if let Some(span) = &q.span {
                 @let r = &span.realized;

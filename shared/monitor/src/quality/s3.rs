@@ -56,6 +56,8 @@ pub async fn check_quality(
         matched: cohorts.matched,
         unmatched_prediction_ids: cohorts.unmatched,
         unmatched_examples: cohorts.unmatched_examples,
+        transaction_id_labels: labels.labels.transaction_labels(),
+        transaction_id_labels_matched: cohorts.transaction_id_labels_matched,
         ..labels.summary
     };
     Ok(Some(assess(
@@ -158,6 +160,8 @@ pub struct CohortsRead {
     pub unmatched_examples: Vec<String>,
     /// Labels attached to a row read.
     pub matched: usize,
+    /// Distinct labels by transaction id that named a prediction read.
+    pub transaction_id_labels_matched: usize,
 }
 
 /// What the quality window's listing shows beyond the sample: the records its objects' names count per UTC day, and
@@ -253,6 +257,8 @@ pub async fn read_cohorts(
         unmatched: unmatched.len(),
         unmatched_examples: unmatched.iter().take(UNMATCHED_SHOWN).map(Uuid::to_string).collect(),
         matched: 0,
+        transaction_id_labels_matched: labels
+            .transaction_labels_among(in_full.iter().chain(&others).filter_map(|r| r.transaction_id.as_deref())),
     };
     let rows = in_full.iter().map(|r| (r, 1.0)).chain(others.iter().map(|r| (r, weight_of(day_of(r)))));
     for (record, weight) in rows {
