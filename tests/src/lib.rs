@@ -37,6 +37,20 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is inside the workspace").to_path_buf()
 }
 
+/// A YAML file of the repository (a template, a workflow), CloudFormation's short-form tags kept as tags.
+pub fn repo_yaml(path: &str) -> serde_norway::Value {
+    let text = std::fs::read_to_string(repo_root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_norway::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The value under a CloudFormation short-form tag (`!Ref X` → `X`, `!Join [...]` → `[...]`); others as they are.
+pub fn untagged(v: &serde_norway::Value) -> &serde_norway::Value {
+    match v {
+        serde_norway::Value::Tagged(tagged) => &tagged.value,
+        other => other,
+    }
+}
+
 /// The real transactions the repository ships (`data/`, a sample of the ULB credit-card fraud data set; its
 /// provenance, licence and citation are in `data/SOURCE.md`).
 pub fn sample_data() -> PathBuf {

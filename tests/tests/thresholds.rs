@@ -14,16 +14,12 @@ use fraudwatch_core::aws::{DRIFT_S3, PREDICT_S3_FALLBACK, PREDICT_SQS, PREDICT_S
 use fraudwatch_core::log_record::{LoggedContribution, LoggedExplanation};
 use fraudwatch_core::schema::FEATURE_NAMES;
 use fraudwatch_monitor::drift::pushgateway::PUSH_TIMEOUT;
-use fraudwatch_tests::{prediction_records, repo_root, LOGGER_BATCHED_BATCH_SIZE, LOGGER_BATCH_SIZE};
+use fraudwatch_tests::{prediction_records, repo_yaml, untagged, LOGGER_BATCHED_BATCH_SIZE, LOGGER_BATCH_SIZE};
 use prediction_logger::LogDelivery;
 use serde_norway::Value;
 
-fn yaml(path: &str) -> Value {
-    serde_norway::from_str(&std::fs::read_to_string(repo_root().join(path)).unwrap()).unwrap()
-}
-
 fn template() -> Value {
-    yaml("infra/template.yaml")
+    repo_yaml("infra/template.yaml")
 }
 
 fn number(v: &Value) -> f64 {
@@ -159,7 +155,7 @@ fn a_full_batched_batch_fits_lambda_s_invocation_payload() {
 
 #[test]
 fn no_alert_rule_hard_codes_a_threshold_or_names_a_feature() {
-    let rules = yaml("infra/prometheus/alerts.yml");
+    let rules = repo_yaml("infra/prometheus/alerts.yml");
     for group in rules["groups"].as_sequence().unwrap() {
         for rule in group["rules"].as_sequence().unwrap() {
             let expr = rule["expr"].as_str().unwrap();
@@ -185,14 +181,6 @@ fn no_alert_rule_hard_codes_a_threshold_or_names_a_feature() {
                 );
             }
         }
-    }
-}
-
-/// The value under a CloudFormation short-form tag (`!Join [...]` → `[...]`).
-fn untagged(v: &Value) -> &Value {
-    match v {
-        Value::Tagged(tagged) => &tagged.value,
-        other => other,
     }
 }
 

@@ -1,0 +1,145 @@
+//! What the runbook and docs promise about a deployed stack, read off the templates that make it: cfn-lint and
+//! `sam validate` check that the templates are valid, not that they keep these promises.
+//!
+//! - Queued prediction logs outlive any outage the age alarm would not have reported (issue 15).
+//! - Each data prefix expires on its own parameter, and prediction logs outlive the longest quality look-back.
+//! - prod deploys only from main: in the OIDC trust policy, its Rule, and the deploy workflow.
+//! - The fraud-rate alarm judges a 5-minute rate every minute and pages.
+
+use fraudwatch_tests::{repo_root, repo_yaml, untagged};
+use serde_norway::Value;
+
+fn text(path: &str) -> String {
+    std::fs::read_to_string(repo_root().join(path)).unwrap()
+}
+
+fn tag(v: &Value) -> Option<String> {
+    match v {
+        Value::Tagged(tagged) => Some(tagged.tag.to_string()),
+        _ => None,
+    }
+}
+
+fn number(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v:?}"))
+}
+
+/// The runbook has a section whose GitHub anchor is `anchor`.
+fn runbook_has(anchor: &str) -> bool {
+    text("docs/runbook.md").lines().filter_map(|l| l.strip_prefix("## ")).any(|heading| {
+        let slug: String = heading
+            .to_lowercase()
+            .chars()
+            .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-')
+            .map(|c| if c == ' ' { '-' } else { c })
+            .collect();
+        slug == anchor
+    })
+}
+
+#[test]
+fn queued_logs_are_kept_14_days_and_their_age_alarms_long_before() {
+    let t = repo_yaml("infra/template.yaml");
+    let resources = &t["Resources"];
+    for queue in ["PredictionLogQueue", "PredictionLogDlq"] {
+        assert_eq!(number(&resources[queue]["Properties"]["MessageRetentionPeriod"]), 1_209_600.0, "{queue}");
+    }
+    let alarm = &resources["PredictionLogQueueAgeAlarm"]["Properties"];
+    assert_eq!(alarm["Namespace"], "AWS/SQS");
+    assert_eq!(alarm["MetricName"], "ApproximateAgeOfOldestMessage");
+    let dimension = &alarm["Dimensions"][0];
+    assert_eq!(
+        (dimension["Name"].as_str(), untagged(&dimension["Value"]).as_str()),
+        (Some("QueueName"), Some("PredictionLogQueue.QueueName"))
+    );
+    // Fires while more than 13 of the 14 days are left to fix the logger.
+    assert!(number(&alarm["Threshold"]) <= 86_400.0, "{:?}", alarm["Threshold"]);
+    assert_eq!(alarm["ComparisonOperator"], "GreaterThanThreshold");
+    assert!(!alarm["AlarmActions"].as_sequence().unwrap().is_empty());
+    let description = alarm["AlarmDescription"].as_str().unwrap();
+    let anchor = description.split("docs/runbook.md#").nth(1).unwrap().trim();
+    assert!(runbook_has(anchor), "the alarm links a runbook section that does not exist: #{anchor}");
+}
+
+#[test]
+fn every_data_prefix_expires_on_its_own_parameter() {
+    let t = repo_yaml("infra/template.yaml");
+    let rules = t["Resources"]["DataBucket"]["Properties"]["LifecycleConfiguration"]["Rules"].as_sequence().unwrap();
+    for (prefix, parameter) in [
+        ("prediction-logs/", "PredictionLogRetentionDays"),
+        ("drift-reports/", "DriftReportRetentionDays"),
+        ("labels/", "LabelRetentionDays"),
+    ] {
+        let rule = rules.iter().find(|r| r["Prefix"] == prefix).unwrap_or_else(|| panic!("no rule for {prefix}"));
+        assert_eq!(rule["Status"], "Enabled", "{prefix}");
+        let expiration = &rule["ExpirationInDays"];
+        assert_eq!((tag(expiration).as_deref(), untagged(expiration).as_str()), (Some("!Ref"), Some(parameter)));
+        let p = &t["Parameters"][parameter];
+        assert!(number(&p["Default"]) >= number(&p["MinValue"]), "{parameter}");
+        assert!(p["Description"].as_str().unwrap().contains("Default"), "{parameter} must say why its default");
+    }
+    // A quality check may look back as far as its parameter allows: the logs it joins labels to are still there.
+    let logs = number(&t["Parameters"]["PredictionLogRetentionDays"]["Default"]);
+    assert!(logs >= f64::from(drift_check::MAX_QUALITY_LOOKBACK_DAYS), "{logs}");
+    assert!(logs >= number(&t["Parameters"]["QualityLookbackDays"]["MaxValue"]), "{logs}");
+}
+
+#[test]
+fn prod_deploys_only_from_main_in_the_trust_policy_its_rule_and_the_workflow() {
+    let oidc = repo_yaml("infra/github-oidc.yaml");
+    let assertion = &oidc["Rules"]["ProdDeploysOnlyFromMain"];
+    assert_eq!(untagged(&assertion["RuleCondition"])[1], "prod");
+    let pinned = untagged(&assertion["Assertions"][0]["Assert"]);
+    assert_eq!(
+        (untagged(&pinned[0]).as_str(), pinned[1].as_str()),
+        (Some("DeployWorkflowRef"), Some("refs/heads/main"))
+    );
+    // The trust policy's subjects name the workflow file at DeployWorkflowRef (environment) or at main (branch).
+    let statements =
+        oidc["Resources"]["DeployRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"].as_sequence().unwrap();
+    let trust = statements.iter().find(|s| s["Sid"] == "GitHubActionsOidc").unwrap();
+    let subjects = trust["Condition"]["StringLike"]["token.actions.githubusercontent.com:sub"].as_sequence().unwrap();
+    let subs: Vec<String> = subjects.iter().map(|s| untagged(&untagged(s)[1]).as_str().unwrap().to_string()).collect();
+    assert_eq!(subs.len(), 2, "{subs:?}");
+    assert!(
+        subs[0].ends_with(":job_workflow_ref:${GitHubOwner}/${GitHubRepo}/${DeployWorkflowPath}@${DeployWorkflowRef}")
+    );
+    assert!(subs[1].contains(":ref:refs/heads/main:") && subs[1].ends_with("@refs/heads/main"), "{}", subs[1]);
+    assert!(subs.iter().all(|s| !s.contains('*')), "no wildcard subject: {subs:?}");
+
+    // The workflow refuses prod from another ref before anything runs, and its deploy job cannot run it either.
+    let workflow = repo_yaml(".github/workflows/deploy.yml");
+    let guard = &workflow["jobs"]["guard"];
+    let refuse =
+        guard["steps"].as_sequence().unwrap().iter().find(|s| s["run"].as_str().is_some_and(|r| r.contains("exit 1")));
+    assert_eq!(refuse.unwrap()["if"].as_str(), Some("inputs.environment == 'prod' && github.ref != 'refs/heads/main'"));
+    let deploy = &workflow["jobs"]["deploy"];
+    assert!(deploy["needs"].as_sequence().unwrap().iter().any(|n| n == "guard"));
+    assert_eq!(deploy["if"].as_str(), Some("inputs.environment != 'prod' || github.ref == 'refs/heads/main'"));
+}
+
+#[test]
+fn the_fraud_rate_alarm_judges_a_5_minute_rate_every_minute_and_pages() {
+    let t = repo_yaml("infra/template.yaml");
+    let alarm = &t["Resources"]["FraudRateAlarm"]["Properties"];
+    let metrics = alarm["Metrics"].as_sequence().unwrap();
+    let stats: Vec<&Value> = metrics.iter().filter(|m| !m["MetricStat"].is_null()).map(|m| &m["MetricStat"]).collect();
+    assert_eq!(stats.len(), 2);
+    for stat in stats {
+        assert_eq!((number(&stat["Period"]), stat["Stat"].as_str()), (300.0, Some("Sum")));
+        assert_eq!(stat["Metric"]["MetricName"], fraudwatch_core::metric_names::PREDICTIONS_TOTAL);
+    }
+    let rate = metrics.iter().find(|m| m["ReturnData"] == true).unwrap();
+    assert_eq!(
+        untagged(&rate["Expression"]).as_str(),
+        Some("IF(total >= ${FraudRateMinPredictions}, FILL(fraud, 0) / total, 0)")
+    );
+    // One breaching evaluation alarms: CloudWatch evaluates every minute over the last 5-minute sums.
+    assert_eq!((number(&alarm["EvaluationPeriods"]), number(&alarm["DatapointsToAlarm"])), (1.0, 1.0));
+    let actions: Vec<&str> =
+        alarm["AlarmActions"].as_sequence().unwrap().iter().filter_map(|a| untagged(a).as_str()).collect();
+    assert!(actions.contains(&"PageTopic"), "{actions:?}");
+    let description = untagged(&alarm["AlarmDescription"]).as_str().unwrap();
+    let anchor = description.split("docs/runbook.md#").nth(1).unwrap().trim();
+    assert!(runbook_has(anchor), "#{anchor}");
+}
