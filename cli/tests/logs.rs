@@ -120,13 +120,18 @@ async fn summary_counts_the_window_and_skips_corrupt_objects() {
     assert!(table.contains("corrupt         1 skipped\n"), "{table}");
     assert!(table.contains("[0.9, 1.0]"), "{table}");
 
-    // --hours counts back from now: nothing was logged in the last hour.
-    let recent: serde_json::Value = serde_json::from_str(&stdout(&fraudctl(
-        &f.s3,
-        &["logs", "summary", "--bucket", BUCKET, "--hours", "1", "--json"],
-    )))
-    .unwrap();
-    assert_eq!((recent["records"].as_u64(), recent["fraud_rate"].is_null()), (Some(0), true));
+    // --hours counts back from now: nothing was logged in the last hour (an empty window has no fraud rate)...
+    let recent = || -> serde_json::Value {
+        let args = ["logs", "summary", "--bucket", BUCKET, "--hours", "1", "--json"];
+        serde_json::from_str(&stdout(&fraudctl(&f.s3, &args))).unwrap()
+    };
+    let empty = recent();
+    assert_eq!((empty["records"].as_u64(), empty["fraud_rate"].is_null()), (Some(0), true));
+    // ...until a prediction is logged now: it is in the last hour's window, and the 2025 records are not.
+    let now = prediction_records(1, OffsetDateTime::now_utc(), Duration::ZERO).unwrap().remove(0);
+    f.s3.client().put_object().bucket(BUCKET).key(now.s3_key()).body(now.encode().into()).send().await.unwrap();
+    let one = recent();
+    assert_eq!((one["records"].as_u64(), one["model_versions"].clone()), (Some(1), serde_json::json!({"v1": 1})));
 }
 
 /// Both layouts in one bucket: the same 36 records, 01:xx and 02:xx as single objects (with the corrupt one),

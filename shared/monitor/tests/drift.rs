@@ -289,6 +289,34 @@ fn whole_dataset_column_scores_and_verdicts_equal_evidently_0_7_21() {
     }
 }
 
+/// The one-line verdict drift-check logs, returns and puts at the top of the report: counts, the drifted features by
+/// name, both other verdicts, and a warning when the window is too small for the alerts to judge it.
+#[test]
+fn the_summary_line_names_the_drifted_features_and_a_window_too_small_to_judge() {
+    let drift = dataset_case_drift(case("dataset_distribution_shift"));
+    let drifted: Vec<&str> = drift.features.iter().filter(|f| f.drifted).map(|f| f.column.as_str()).collect();
+    let p = drift.prediction.as_ref().unwrap();
+    let line = DriftReport::summarise(3000, Some(&drift), None);
+    assert_eq!(
+        line,
+        format!(
+            "3000 rows: 14/29 features drifted (0.483): {}; dataset drift no; prediction drift yes ({:.4}); \
+             attribution drift not measured (no explanation)",
+            drifted.join(", "),
+            p.score
+        )
+    );
+    let min = fraudwatch_core::alert_thresholds::DRIFT_MIN_WINDOW_ROWS;
+    let small = DriftReport::summarise(min - 1, Some(&drift), None);
+    let warning = format!(" — too few rows to judge drift ({} of the {min} the alerts need)", min - 1);
+    assert!(small.ends_with(&warning), "{small}");
+    assert!(!DriftReport::summarise(min, Some(&drift), None).contains("too few rows"));
+    assert_eq!(
+        DriftReport::summarise(0, None, None),
+        "no data: the window held no readable prediction logs; no drift is claimed"
+    );
+}
+
 #[test]
 fn live_like_traffic_no_longer_raises_prediction_drift() {
     // The reason the reference was redrawn at live prevalence: fraud-free traffic scored 0.101 (> 0.1)
@@ -537,6 +565,27 @@ fn prometheus_text_has_every_contract_metric_with_help_and_type() {
 
 fn value_in(s: &[(String, String, f64)], name: &str) -> Option<f64> {
     s.iter().find(|(n, l, _)| n == name && l.is_empty()).map(|x| x.2)
+}
+
+/// The report's fraud-rate card is highlighted exactly when the FraudRateSpike rule would fire on the same numbers
+/// (the pushed threshold and minimum window), so the page and the alert never disagree.
+#[test]
+fn the_fraud_rate_card_is_highlighted_exactly_when_fraud_rate_spike_would_fire() {
+    use fraudwatch_core::alert_thresholds::{FRAUD_RATE_ALERT, FRAUD_RATE_MIN_WINDOW_ROWS};
+    let card_class = |r: &DriftReport| {
+        let page = html::render(r);
+        let at = page.find("fraud rate (flagged)").expect("the fraud-rate card");
+        let opening = page[..at].rfind("<div class=\"").expect("the card's div") + "<div class=\"".len();
+        page[opening..at].split('"').next().unwrap().to_string()
+    };
+    let mut r = report(true);
+    r.window_rows = FRAUD_RATE_MIN_WINDOW_ROWS;
+    r.fraud_rate = Some(FRAUD_RATE_ALERT / 2.0);
+    assert_eq!(card_class(&r), "card ok");
+    r.fraud_rate = Some(FRAUD_RATE_ALERT * 4.0);
+    assert_eq!(card_class(&r), "card alert");
+    r.window_rows = FRAUD_RATE_MIN_WINDOW_ROWS - 1;
+    assert_eq!(card_class(&r), "card ok", "too few rows for the alert to judge");
 }
 
 #[test]
