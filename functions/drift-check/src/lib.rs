@@ -77,6 +77,9 @@ pub async fn reference_for(s3: &aws_sdk_s3::Client, registry: Option<RegistryUri
     }
 }
 
+/// The `function` dimension of drift-check's EMF metrics, which its CloudWatch alarms select.
+pub const FUNCTION: &str = "drift-check";
+
 /// A Secrets Manager client with the cold-start budget (`STARTUP_SECRET`): a stalled endpoint fails the start in
 /// seconds, naming the secret.
 pub fn secrets_client(sdk: &aws_config::SdkConfig) -> aws_sdk_secretsmanager::Client {
