@@ -38,6 +38,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// even at S3's per-request latency, few enough not to exhaust the 256 MB function's sockets.
 pub const MAX_IN_FLIGHT: usize = 32;
 
+/// The `function` dimension of the logger's EMF metrics, which its CloudWatch dashboard selects.
+pub const FUNCTION: &str = "prediction-logger";
+
 /// No write starts when less than this is left before the invocation's deadline: one write's whole budget
 /// (attempts and retries) plus a second for the response, so every write ends before Lambda's timeout.
 pub const DEADLINE_MARGIN: Duration = Duration::from_millis(LOGGER_S3.operation.as_millis() as u64 + 1_000);

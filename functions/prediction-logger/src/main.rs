@@ -13,7 +13,7 @@ async fn main() -> Result<(), StartupFailure> {
     let sdk = aws::sdk_config().await;
     let store = S3Store { client: aws::s3_client(&sdk, &ProcessEnv, LOGGER_S3)?, bucket: config.bucket };
     let logger = &Logger::with_delivery(store, config.delivery);
-    let metrics = telemetry::init_metrics("prediction-logger", &telemetry::stage(&ProcessEnv))?;
+    let metrics = telemetry::init_metrics(prediction_logger::FUNCTION, &telemetry::stage(&ProcessEnv))?;
     metrics_cloudwatch_embedded::lambda::handler::run(metrics, move |event: LambdaEvent<SqsEvent>| async move {
         Ok::<_, Error>(logger.handle(event).await)
     })
