@@ -588,6 +588,18 @@ fn the_fraud_rate_card_is_highlighted_exactly_when_fraud_rate_spike_would_fire()
     assert_eq!(card_class(&r), "card ok", "too few rows for the alert to judge");
 }
 
+/// A window below the drift alerts' minimum says so on the page, and a window at the minimum does not.
+#[test]
+fn the_html_report_says_when_the_window_is_too_small_to_judge() {
+    let min = fraudwatch_core::alert_thresholds::DRIFT_MIN_WINDOW_ROWS;
+    let mut r = report(true);
+    r.window_rows = min - 1;
+    let note = format!("Too few rows to judge drift: {} rows, the drift alerts need {min}", min - 1);
+    assert!(html::render(&r).contains(&note), "{note}");
+    r.window_rows = min;
+    assert!(!html::render(&r).contains("Too few rows to judge drift"));
+}
+
 #[test]
 fn the_html_report_is_self_contained_and_escapes_text() {
     let page = html::render(&report(true));
