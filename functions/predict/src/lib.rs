@@ -30,14 +30,14 @@ pub fn embedded_explainer() -> Result<Explainer, ExplainError> {
     Explainer::from_bytes(EMBEDDED_TREES, EMBEDDED_CARD)
 }
 
-/// Loads the model `source` names and its explainer, once per cold start. A configured registry that
-/// cannot give a verified champion fails the start: falling back to the embedded model would hide a
-/// half-configured production behind a model nobody promoted. The explainer is `None` only for a champion
-/// whose card names no explanation (trained before trees.json existed): it is served without reasons.
 /// The whole cold-start read of the registry's champion: inside Lambda's 10 s init phase (and inside predict's
 /// 10 s timeout, where Lambda re-runs an init that overran), with room left to build the ONNX session.
 pub const REGISTRY_READ_DEADLINE: Duration = Duration::from_secs(8);
 
+/// Loads the model `source` names and its explainer, once per cold start. A configured registry that
+/// cannot give a verified champion fails the start: falling back to the embedded model would hide a
+/// half-configured production behind a model nobody promoted. The explainer is `None` only for a champion
+/// whose card names no explanation (trained before trees.json existed): it is served without reasons.
 pub async fn load_model(
     source: &ModelSource,
     onnx_runtime: &Path,

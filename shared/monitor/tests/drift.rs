@@ -664,6 +664,8 @@ fn the_quality_section_is_pushed_and_rendered() {
             labels: LabelSummary {
                 distinct: 3000,
                 last_arrival: Some(datetime!(2026-11-22 09:00 UTC)),
+                transaction_id_labels: 3,
+                transaction_id_labels_matched: 1,
                 ..Default::default()
             },
             sampling: QualitySampling::default(),
@@ -692,4 +694,11 @@ fn the_quality_section_is_pushed_and_rendered() {
     assert!(page.contains("<h2>Model quality (labels)</h2>"), "section");
     assert!(page.contains("<td>2026-11-21</td>"), "a row per prediction day");
     assert!(page.contains(r#"<div class="card ok">realized recall (2026-11-21 to 2026-11-21, 98 frauds)"#), "{page}");
+    assert!(
+        page.contains(
+            "3 label(s) by transaction id, 1 of them matched a prediction read. A transaction id carries no time: the \
+             others name predictions outside the quality window (or none at all)."
+        ),
+        "labels by transaction id are reported, not dropped"
+    );
 }
