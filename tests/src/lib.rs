@@ -324,6 +324,16 @@ impl S3Server {
         self.process.as_ref().expect("the server is running")
     }
 
+    /// Turns the object `key` into a dangling link on disk: s3s-fs still lists it, and its GET answers NoSuchKey —
+    /// an object deleted between a reader's listing and its read (a lifecycle expiration), which S3 produces only
+    /// by timing.
+    pub fn delete_after_listing(&self, bucket: &str, key: &str) -> Result<()> {
+        let path = self.data.path().join(bucket).join(key);
+        std::fs::remove_file(&path).with_context(|| format!("{}", path.display()))?;
+        std::os::unix::fs::symlink("/nonexistent/fraudwatch-test", &path)?;
+        Ok(())
+    }
+
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }

@@ -297,7 +297,7 @@ async fn an_empty_window_pushes_zero_rows_and_claims_no_drift() -> Result<()> {
 }
 
 #[tokio::test]
-async fn corrupt_objects_are_skipped_and_counted() -> Result<()> {
+async fn corrupt_objects_and_objects_gone_when_read_are_skipped_and_counted() -> Result<()> {
     let records = logged(&legit_rows()?[..400], DAY_START)?;
     let mut objects = objects(&records);
     let mut future_version: Value = serde_json::from_slice(&records[0].encode())?;
@@ -307,16 +307,18 @@ async fn corrupt_objects_are_skipped_and_counted() -> Result<()> {
     objects.push((format!("{prefix}not-json.json"), b"\x00\x01 not json".to_vec()));
     objects.push((format!("{prefix}from-the-future.json"), serde_json::to_vec(&future_version)?));
     let s3 = bucket_with(objects).await?;
+    // One more listed and then gone when read (a lifecycle expiration mid-run): skipped and counted the same way.
+    s3.delete_after_listing(BUCKET, &records[399].s3_key())?;
     let gateway = Pushgateway::start().await?;
     let summary = invoke(&app(&s3, &gateway.url(), "100000")?, day_input()).await?;
 
-    assert_eq!((summary.window_rows, summary.corrupt_objects), (400, 3));
+    assert_eq!((summary.window_rows, summary.corrupt_objects), (399, 4));
     let metrics = pushed(&gateway).await?;
-    assert_eq!(value(&metrics, m::DRIFT_CORRUPT_OBJECTS), Some(3.0));
-    assert_eq!(value(&metrics, m::DRIFT_WINDOW_ROWS), Some(400.0));
+    assert_eq!(value(&metrics, m::DRIFT_CORRUPT_OBJECTS), Some(4.0));
+    assert_eq!(value(&metrics, m::DRIFT_WINDOW_ROWS), Some(399.0));
     let (report, html) = saved_report(&s3, &summary).await?;
-    assert_eq!((report.corrupt_objects, report.sampling.listed_objects), (3, 403));
-    assert!(html.contains("3 object(s) or batched-file line(s) in the window could not be"), "{html}");
+    assert_eq!((report.corrupt_objects, report.sampling.listed_objects), (4, 403));
+    assert!(html.contains("4 object(s) or batched-file line(s) in the window could not be"), "{html}");
     Ok(())
 }
 

@@ -323,17 +323,21 @@ async fn label_files_dropped_into_s3_are_read_with_bad_records_and_files_counted
             ),
         ),
         ("labels/dt=2026-12-02/export.csv", "id,label\nx,1\n".to_string()),
+        ("labels/dt=2026-12-02/expired.jsonl", "{}\n".to_string()),
         ("labels/dt=2020-01-01/long-ago.csv", "prediction_id,label,labelled_at\n".to_string()),
     ];
     for (key, body) in objects {
         s3.client().put_object().bucket("labels").key(key).body(body.into_bytes().into()).send().await.unwrap();
     }
+    // Listed, then gone when read (a lifecycle expiration mid-run): reported, not a failed quality check.
+    s3.delete_after_listing("labels", "labels/dt=2026-12-02/expired.jsonl").unwrap();
 
     let since = time::macros::date!(2026 - 11 - 01);
     let read = fraudwatch_monitor::quality::s3::read_labels(&s3.client(), "labels", since, now).await.unwrap();
     let summary = &read.summary;
-    // The partition before `since` is not read; the file with a bad header is counted, not fatal.
-    assert_eq!((summary.objects, summary.unreadable_objects), (3, 1), "{summary:?}");
+    // The partition before `since` is not read; the file with a bad header and the one gone when read are counted,
+    // not fatal.
+    assert_eq!((summary.objects, summary.unreadable_objects), (4, 2), "{summary:?}");
     assert_eq!((summary.records, summary.invalid_records), (5, 1), "{summary:?}");
     // The chargeback's repeat in the analyst file counts once. The analyst file is read first (keys in order), so
     // its later label for `second` is held and the earlier chargeback one is superseded, not a replacement.
@@ -347,6 +351,7 @@ async fn label_files_dropped_into_s3_are_read_with_bad_records_and_files_counted
         errors.contains("labels/dt=2026-12-02/export.csv: CSV header: column 1 \"id\" is not a label field"),
         "{errors}"
     );
+    assert!(errors.contains("labels/dt=2026-12-02/expired.jsonl: deleted after it was listed"), "{errors}");
 }
 
 #[tokio::test]

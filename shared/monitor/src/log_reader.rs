@@ -41,7 +41,6 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 
-use aws_sdk_s3::error::ProvideErrorMetadata;
 use futures::{StreamExt, TryStreamExt};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
@@ -52,7 +51,7 @@ use fraudwatch_core::log_record::{
     key_of_prediction, partition_prefix, partition_prefixes, PredictionLogRecord, PREDICTION_LOG_PREFIX,
 };
 
-use crate::drift::s3::{get_object, s3_error, S3Error, GET_CONCURRENCY, LIST_CONCURRENCY};
+use crate::drift::s3::{get_if_exists, s3_error, S3Error, GET_CONCURRENCY, GONE_WHEN_READ, LIST_CONCURRENCY};
 
 /// Rows a sample aims to take from each batched file it reads (see the module docs).
 pub const ROWS_PER_FILE: usize = 100;
@@ -151,8 +150,10 @@ async fn read_object(
     key: String,
     keep: impl Fn(Uuid) -> bool,
 ) -> Result<ObjectRecords, S3Error> {
-    let (key, body) = get_object(s3, bucket, key).await?;
-    Ok(decode_object(&key, &body, keep))
+    match get_if_exists(s3, bucket, &key).await? {
+        Some(body) => Ok(decode_object(&key, &body, keep)),
+        None => Ok(ObjectRecords { records: Vec::new(), corrupt: vec![format!("{key}: {GONE_WHEN_READ}")] }),
+    }
 }
 
 fn decode_object(key: &str, body: &[u8], keep: impl Fn(Uuid) -> bool) -> ObjectRecords {
@@ -312,18 +313,6 @@ async fn find_in_partition(
         }
     }
     Ok(found)
-}
-
-/// The object's bytes, `None` when there is no such key.
-async fn get_if_exists(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, S3Error> {
-    match s3.get_object().bucket(bucket).key(key).send().await {
-        Ok(output) => {
-            let body = output.body.collect().await.map_err(|e| s3_error("GetObject", bucket, key, e))?;
-            Ok(Some(body.into_bytes().to_vec()))
-        }
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key() || s.code() == Some("NoSuchKey")) => Ok(None),
-        Err(e) => Err(s3_error("GetObject", bucket, key, e)),
-    }
 }
 
 /// A window's sample.

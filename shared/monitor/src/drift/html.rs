@@ -73,7 +73,7 @@ pub fn render(report: &DriftReport) -> String {
                 @if report.corrupt_objects > 0 {
                     div.note {
                         (report.corrupt_objects) " object(s) or batched-file line(s) in the window could not be \
-                         decoded as prediction logs and were skipped."
+                         decoded as prediction logs (or were deleted after the listing) and were skipped."
                     }
                 }
                 div.cards { (cards(report)) }

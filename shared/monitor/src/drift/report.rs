@@ -79,7 +79,7 @@ pub struct DriftReport {
     pub reference_rows: usize,
     /// Rows compared (after sampling, without corrupt objects).
     pub window_rows: usize,
-    /// Objects that could not be decoded as prediction-log records; skipped.
+    /// Objects that could not be decoded as prediction-log records, or were gone when read; skipped.
     pub corrupt_objects: usize,
     pub sampling: Sampling,
     /// Rows per `model_version` in the window: traffic scored by another model than the reference's

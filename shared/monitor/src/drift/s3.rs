@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_s3::error::DisplayErrorContext;
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_s3::primitives::ByteStream;
 
 use crate::log_reader::sample_window;
@@ -76,16 +76,25 @@ pub async fn read_window(
     })
 }
 
-pub(crate) async fn get_object(
+/// The object's bytes, `None` when there is no such key: a listed object can be gone by the time it is read
+/// (a lifecycle expiration at the edge of the retention, a deletion), which is a fact to report, not a failed run.
+pub(crate) async fn get_if_exists(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
-    key: String,
-) -> Result<(String, Vec<u8>), S3Error> {
-    let output =
-        s3.get_object().bucket(bucket).key(&key).send().await.map_err(|e| s3_error("GetObject", bucket, &key, e))?;
-    let body = output.body.collect().await.map_err(|e| s3_error("GetObject", bucket, &key, e))?;
-    Ok((key, body.into_bytes().to_vec()))
+    key: &str,
+) -> Result<Option<Vec<u8>>, S3Error> {
+    match s3.get_object().bucket(bucket).key(key).send().await {
+        Ok(output) => {
+            let body = output.body.collect().await.map_err(|e| s3_error("GetObject", bucket, key, e))?;
+            Ok(Some(body.into_bytes().to_vec()))
+        }
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key() || s.code() == Some("NoSuchKey")) => Ok(None),
+        Err(e) => Err(s3_error("GetObject", bucket, key, e)),
+    }
 }
+
+/// What a reader reports for a listed object that was gone when read.
+pub(crate) const GONE_WHEN_READ: &str = "deleted after it was listed (expired or removed)";
 
 /// Where a run's reports were saved.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -26,7 +26,7 @@ use super::{
     assess, prediction_ids_in, quality_window, Assessment, LabelSummary, QualityBaseline, QualityReport, QualityRow,
     QualitySampling, QualitySettings,
 };
-use crate::drift::s3::{get_object, s3_error, S3Error, GET_CONCURRENCY, LIST_CONCURRENCY};
+use crate::drift::s3::{get_if_exists, s3_error, S3Error, GET_CONCURRENCY, GONE_WHEN_READ, LIST_CONCURRENCY};
 use crate::drift::Window;
 use crate::log_reader::{find_records, sample_window_observing, LogObject};
 
@@ -108,12 +108,16 @@ pub async fn read_labels(
         .filter_map(|(_, modified)| modified.and_then(|m| OffsetDateTime::from_unix_timestamp(m.secs()).ok()))
         .max();
     let keys = objects.into_iter().map(|(key, _)| key);
-    let mut bodies = futures::stream::iter(keys).map(|key| get_object(s3, bucket, key)).buffered(GET_CONCURRENCY);
+    let mut bodies = futures::stream::iter(keys)
+        .map(|key| async move { get_if_exists(s3, bucket, &key).await.map(|body| (key, body)) })
+        .buffered(GET_CONCURRENCY);
     while let Some(body) = bodies.next().await {
-        let (key, bytes) = body?;
-        match parse_label_file(&key, &bytes, now) {
-            Ok(parsed) => read.summary.absorb(&mut read.labels, parsed, &key),
-            Err(e) => read.summary.unreadable(&key, &e),
+        match body? {
+            (key, Some(bytes)) => match parse_label_file(&key, &bytes, now) {
+                Ok(parsed) => read.summary.absorb(&mut read.labels, parsed, &key),
+                Err(e) => read.summary.unreadable(&key, &e),
+            },
+            (key, None) => read.summary.unreadable(&key, &GONE_WHEN_READ),
         }
     }
     if read.summary.invalid_records + read.summary.unreadable_objects > 0 {
