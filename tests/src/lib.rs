@@ -324,6 +324,16 @@ impl S3Server {
         self.process.as_ref().expect("the server is running")
     }
 
+    /// Turns the object `key` into a named pipe on disk: s3s-fs still lists it, and its GET never answers — one
+    /// object whose read stalls while the rest of the bucket answers.
+    pub fn stall_reads_of(&self, bucket: &str, key: &str) -> Result<()> {
+        let path = self.data.path().join(bucket).join(key);
+        std::fs::remove_file(&path).with_context(|| format!("{}", path.display()))?;
+        let made = Command::new("mkfifo").arg(&path).status()?;
+        anyhow::ensure!(made.success(), "mkfifo {} failed", path.display());
+        Ok(())
+    }
+
     /// Turns the object `key` into a dangling link on disk: s3s-fs still lists it, and its GET answers NoSuchKey —
     /// an object deleted between a reader's listing and its read (a lifecycle expiration), which S3 produces only
     /// by timing.

@@ -389,6 +389,35 @@ async fn a_stalled_pushgateway_fails_the_push_within_its_timeout_and_the_report_
     Ok(())
 }
 
+/// The labels are the quality check's input: a label object whose read stalls fails the run within one S3 operation's
+/// budget, naming the object (ReadQualityFailed in the runbook), and pushes nothing — the gateway keeps the last good
+/// run, which DriftCheckStale then reports as stale, rather than a push without the quality verdicts that would
+/// silently resolve their alerts.
+#[tokio::test]
+async fn a_stalled_label_object_fails_the_run_within_its_budget_and_pushes_nothing() -> Result<()> {
+    let records = logged(&legit_rows()?[..300], DAY_START)?;
+    let mut objects = objects(&records);
+    let label_key = format!("labels/dt={DAY}/analyst.jsonl");
+    objects.push((label_key.clone(), b"{}\n".to_vec()));
+    let s3 = bucket_with(objects).await?;
+    s3.stall_reads_of(BUCKET, &label_key)?;
+    let gateway = Pushgateway::start().await?;
+    let client = aws::s3_client(&sdk_config(&s3.endpoint()), &[("S3_FORCE_PATH_STYLE", "true")], DRIFT_S3)?;
+    let env = [("LOG_BUCKET", BUCKET), ("PUSHGATEWAY_URL", &gateway.url())];
+    let app = App::new(client, DriftCheckConfig::from_env(&env)?, load_reference()?, None)?.with_clock(test_clock());
+    let started = std::time::Instant::now();
+    let result = tokio::time::timeout(DRIFT_S3.operation * 3, invoke(&app, day_input()))
+        .await
+        .context("the run outlived its S3 budget: a stalled label read held drift-check until Lambda's timeout")?;
+    let took = started.elapsed();
+    let err = result.unwrap_err();
+    assert!(matches!(err, DriftCheckError::ReadQuality(_)), "{err}");
+    assert!(err.to_string().contains("GetObject") && err.to_string().contains(&label_key), "{err}");
+    assert!(took < DRIFT_S3.operation + std::time::Duration::from_secs(5), "took {took:?}");
+    assert!(pushed(&gateway).await?.is_empty());
+    Ok(())
+}
+
 #[tokio::test]
 async fn a_stalled_bucket_fails_the_run_clearly_within_its_budget() -> Result<()> {
     let stalled = StalledServer::start()?;
