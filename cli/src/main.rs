@@ -57,10 +57,14 @@ async fn main() -> anyhow::Result<()> {
 async fn s3() -> anyhow::Result<aws_sdk_s3::Client> {
     let sdk = aws::sdk_config().await;
     if sdk.region().is_none() {
+        // Where scripts/up puts the local stack (its FRAUDWATCH_STACK_DIR, else $TMPDIR/fraudwatch-stack).
+        let stack = std::env::var("FRAUDWATCH_STACK_DIR").unwrap_or_else(|_| {
+            format!("{}/fraudwatch-stack", std::env::var("TMPDIR").unwrap_or_else(|_| "/tmp".into()))
+        });
         anyhow::bail!(
             "no AWS region: set AWS_REGION (and credentials, e.g. AWS_PROFILE). For the local stack, scripts/up writes \
              every variable fraudctl needs (endpoints, credentials, S3_FORCE_PATH_STYLE, LOG_BUCKET) to \
-             ${{TMPDIR:-/tmp}}/fraudwatch-stack/fraudctl.env: `set -a; . /tmp/fraudwatch-stack/fraudctl.env; set +a`"
+             {stack}/fraudctl.env: `set -a; . {stack}/fraudctl.env; set +a`"
         );
     }
     Ok(aws::s3_client(&sdk, &ProcessEnv, aws::STARTUP_S3)?)

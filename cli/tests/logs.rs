@@ -263,3 +263,23 @@ async fn recover_writes_only_what_is_not_logged_in_either_layout_and_is_idempote
     let again = fraudctl(&f.s3, &args);
     assert!(String::from_utf8_lossy(&again.stderr).contains("0 written, 4 already logged, 1 malformed"), "{again:?}");
 }
+
+/// Without a region the SDK would fail only at the first request, unhelpfully: fraudctl says what to set, and where
+/// scripts/up wrote the local stack's settings (its FRAUDWATCH_STACK_DIR, as scripts/up resolves it).
+#[test]
+fn without_a_region_fraudctl_names_the_variable_and_the_local_stack_s_settings() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_fraudctl"))
+        .args(["logs", "summary", "--bucket", BUCKET, "--hours", "1"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap())
+        .env("FRAUDWATCH_STACK_DIR", "/srv/stack-of-this-test")
+        .env("AWS_CONFIG_FILE", "/nonexistent/config")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no AWS region: set AWS_REGION"), "{stderr}");
+    assert!(stderr.contains("`set -a; . /srv/stack-of-this-test/fraudctl.env; set +a`"), "{stderr}");
+}
