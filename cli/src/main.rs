@@ -58,9 +58,10 @@ async fn s3() -> anyhow::Result<aws_sdk_s3::Client> {
     let sdk = aws::sdk_config().await;
     if sdk.region().is_none() {
         // Where scripts/up puts the local stack (its FRAUDWATCH_STACK_DIR, else $TMPDIR/fraudwatch-stack).
-        let stack = std::env::var("FRAUDWATCH_STACK_DIR").unwrap_or_else(|_| {
-            format!("{}/fraudwatch-stack", std::env::var("TMPDIR").unwrap_or_else(|_| "/tmp".into()))
-        });
+        // Set but empty counts as unset, as in the script's ${VAR:-default}.
+        let set = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let stack = set("FRAUDWATCH_STACK_DIR")
+            .unwrap_or_else(|| format!("{}/fraudwatch-stack", set("TMPDIR").unwrap_or_else(|| "/tmp".into())));
         anyhow::bail!(
             "no AWS region: set AWS_REGION (and credentials, e.g. AWS_PROFILE). For the local stack, scripts/up writes \
              every variable fraudctl needs (endpoints, credentials, S3_FORCE_PATH_STYLE, LOG_BUCKET) to \
