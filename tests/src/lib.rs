@@ -43,6 +43,11 @@ pub fn repo_yaml(path: &str) -> serde_norway::Value {
     serde_norway::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
+/// A YAML number (a template's Timeout, a parameter's Default), or a panic naming what was there instead.
+pub fn yaml_number(v: &serde_norway::Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v:?}"))
+}
+
 /// The value under a CloudFormation short-form tag (`!Ref X` → `X`, `!Join [...]` → `[...]`); others as they are.
 pub fn untagged(v: &serde_norway::Value) -> &serde_norway::Value {
     match v {
@@ -303,6 +308,18 @@ pub fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
         .build()
 }
 
+/// An S3 client on `endpoint` with a production time budget, built as the functions build theirs
+/// (`fraudwatch_core::aws::s3_client`): for the tests of what the budgets do against stalled servers.
+pub fn budgeted_s3(endpoint: &str, budget: fraudwatch_core::aws::CallBudget) -> aws_sdk_s3::Client {
+    fraudwatch_core::aws::s3_client(&sdk_config(endpoint), &[("S3_FORCE_PATH_STYLE", "true")], budget)
+        .expect("a valid S3_FORCE_PATH_STYLE")
+}
+
+/// Each record's S3 object as the per-prediction logger writes it: (key, body).
+pub fn log_objects(records: &[fraudwatch_core::log_record::PredictionLogRecord]) -> Vec<(String, Vec<u8>)> {
+    records.iter().map(|r| (r.s3_key(), r.encode())).collect()
+}
+
 /// `s3s-fs` serving a temporary directory. Restartable on the same port and data, for outage tests.
 pub struct S3Server {
     process: Option<ServerProcess>,
@@ -357,6 +374,24 @@ impl S3Server {
     pub async fn create_bucket(&self, bucket: &str) -> Result<()> {
         self.client().create_bucket().bucket(bucket).send().await.context("CreateBucket")?;
         Ok(())
+    }
+
+    /// A fresh server with `bucket` holding `objects` (key, body), written 64 at a time.
+    pub async fn with_objects(bucket: &str, objects: Vec<(String, Vec<u8>)>) -> Result<Self> {
+        let s3 = S3Server::start().await?;
+        s3.create_bucket(bucket).await?;
+        let client = s3.client();
+        for chunk in objects.chunks(64) {
+            let mut puts = tokio::task::JoinSet::new();
+            for (key, body) in chunk.iter().cloned() {
+                let put = client.put_object().bucket(bucket).key(key).body(body.into());
+                puts.spawn(put.send());
+            }
+            while let Some(put) = puts.join_next().await {
+                put?.context("PutObject")?;
+            }
+        }
+        Ok(s3)
     }
 
     /// Every key in the bucket under `prefix`, sorted.

@@ -7,14 +7,15 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context as _, Result};
 use drift_check::{load_reference, App, DriftCheckConfig, DriftCheckError, RunSummary};
-use fraudwatch_core::aws::{self, DRIFT_S3};
+use fraudwatch_core::aws::DRIFT_S3;
+use fraudwatch_core::label::label_partition_prefix;
 use fraudwatch_core::log_record::{new_prediction_id, FeatureMap, PredictionLogRecord, LOG_SCHEMA_VERSION};
 use fraudwatch_core::metric_names as m;
 use fraudwatch_core::schema::{Features, FEATURE_COUNT};
 use fraudwatch_model::{locate_onnx_runtime, FraudModel};
 use fraudwatch_monitor::drift::pushgateway::PUSH_TIMEOUT;
 use fraudwatch_monitor::drift::DriftReport;
-use fraudwatch_tests::{repo_root, sdk_config, Pushgateway, S3Server, StalledServer};
+use fraudwatch_tests::{budgeted_s3, log_objects, repo_root, Pushgateway, S3Server, StalledServer};
 use fraudwatch_traffic::read_parity_rows;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
@@ -85,24 +86,7 @@ fn logged(rows: &[Features], start: OffsetDateTime) -> Result<Vec<PredictionLogR
 
 /// A bucket on a fresh s3s-fs holding `objects` (key, body).
 async fn bucket_with(objects: Vec<(String, Vec<u8>)>) -> Result<S3Server> {
-    let s3 = S3Server::start().await?;
-    s3.create_bucket(BUCKET).await?;
-    let client = s3.client();
-    for chunk in objects.chunks(64) {
-        let mut puts = tokio::task::JoinSet::new();
-        for (key, body) in chunk.iter().cloned() {
-            let client = client.clone();
-            puts.spawn(async move { client.put_object().bucket(BUCKET).key(key).body(body.into()).send().await });
-        }
-        while let Some(put) = puts.join_next().await {
-            put?.context("PutObject")?;
-        }
-    }
-    Ok(s3)
-}
-
-fn objects(records: &[PredictionLogRecord]) -> Vec<(String, Vec<u8>)> {
-    records.iter().map(|r| (r.s3_key(), r.encode())).collect()
+    S3Server::with_objects(BUCKET, objects).await
 }
 
 /// When the tests' drift checks run: a fixed instant plus the real time elapsed since the test started, so
@@ -169,7 +153,7 @@ async fn saved_report(s3: &S3Server, summary: &RunSummary) -> Result<(DriftRepor
 #[tokio::test]
 async fn normal_traffic_is_not_drift_and_the_verdict_reaches_the_pushgateway() -> Result<()> {
     let records = logged(&legit_rows()?, DAY_START)?;
-    let s3 = bucket_with(objects(&records)).await?;
+    let s3 = bucket_with(log_objects(&records)).await?;
     let gateway = Pushgateway::start().await?;
     let app = app(&s3, &gateway.url(), "100000")?;
     // The schedule's own event: the window is the 24 hours before its time.
@@ -235,7 +219,7 @@ async fn normal_traffic_is_not_drift_and_the_verdict_reaches_the_pushgateway() -
 #[tokio::test]
 async fn the_distribution_shift_incident_drifts_exactly_the_shifted_features() -> Result<()> {
     let records = logged(&shifted(&legit_rows()?)?, DAY_START)?;
-    let s3 = bucket_with(objects(&records)).await?;
+    let s3 = bucket_with(log_objects(&records)).await?;
     let gateway = Pushgateway::start().await?;
     let summary = invoke(&app(&s3, &gateway.url(), "100000")?, day_input()).await?;
 
@@ -270,7 +254,7 @@ async fn the_distribution_shift_incident_drifts_exactly_the_shifted_features() -
 async fn an_empty_window_pushes_zero_rows_and_claims_no_drift() -> Result<()> {
     // Traffic exists, but on another day than the one checked.
     let records = logged(&legit_rows()?[..50], DAY_START + Duration::DAY)?;
-    let s3 = bucket_with(objects(&records)).await?;
+    let s3 = bucket_with(log_objects(&records)).await?;
     let gateway = Pushgateway::start().await?;
     let summary = invoke(&app(&s3, &gateway.url(), "100000")?, day_input()).await?;
 
@@ -299,7 +283,7 @@ async fn an_empty_window_pushes_zero_rows_and_claims_no_drift() -> Result<()> {
 #[tokio::test]
 async fn corrupt_objects_and_objects_gone_when_read_are_skipped_and_counted() -> Result<()> {
     let records = logged(&legit_rows()?[..400], DAY_START)?;
-    let mut objects = objects(&records);
+    let mut objects = log_objects(&records);
     let mut future_version: Value = serde_json::from_slice(&records[0].encode())?;
     future_version["schema_version"] = json!(3);
     let prefix = "prediction-logs/dt=2026-11-20/hour=05/";
@@ -325,7 +309,7 @@ async fn corrupt_objects_and_objects_gone_when_read_are_skipped_and_counted() ->
 #[tokio::test]
 async fn a_large_window_is_sampled_uniformly_and_reproducibly() -> Result<()> {
     let records = logged(&legit_rows()?, DAY_START)?;
-    let s3 = bucket_with(objects(&records)).await?;
+    let s3 = bucket_with(log_objects(&records)).await?;
     let gateway = Pushgateway::start().await?;
     let app = app(&s3, &gateway.url(), "1000")?;
     let first = invoke(&app, day_input()).await?;
@@ -346,7 +330,7 @@ async fn a_large_window_is_sampled_uniformly_and_reproducibly() -> Result<()> {
 #[tokio::test]
 async fn a_failed_push_fails_the_invocation_after_the_report_is_saved() -> Result<()> {
     let records = logged(&legit_rows()?[..300], DAY_START)?;
-    let s3 = bucket_with(objects(&records)).await?;
+    let s3 = bucket_with(log_objects(&records)).await?;
 
     // Nothing listens: unreachable.
     // Port 1 (tcpmux) is privileged and unused on loopback: connection refused.
@@ -374,7 +358,7 @@ async fn a_failed_push_fails_the_invocation_after_the_report_is_saved() -> Resul
 #[tokio::test]
 async fn a_stalled_pushgateway_fails_the_push_within_its_timeout_and_the_report_is_kept() -> Result<()> {
     let records = logged(&legit_rows()?[..300], DAY_START)?;
-    let s3 = bucket_with(objects(&records)).await?;
+    let s3 = bucket_with(log_objects(&records)).await?;
     let stalled = StalledServer::start()?;
     let started = std::time::Instant::now();
     let result = tokio::time::timeout(PUSH_TIMEOUT * 3, invoke(&app(&s3, &stalled.endpoint(), "100000")?, day_input()))
@@ -389,6 +373,23 @@ async fn a_stalled_pushgateway_fails_the_push_within_its_timeout_and_the_report_
     Ok(())
 }
 
+/// drift-check on `endpoint` with its production S3 budget (`DRIFT_S3`), run once for the test day: the run's result
+/// and how long it took. A run that outlives three S3 operations' budgets fails the test (Lambda would have killed it).
+async fn run_with_drift_budget(
+    endpoint: &str,
+    pushgateway_url: Option<&str>,
+) -> Result<(Result<RunSummary, DriftCheckError>, std::time::Duration)> {
+    // A blank variable is an unset one: no gateway, the report is only saved.
+    let config =
+        DriftCheckConfig::from_env(&[("LOG_BUCKET", BUCKET), ("PUSHGATEWAY_URL", pushgateway_url.unwrap_or(""))])?;
+    let app = App::new(budgeted_s3(endpoint, DRIFT_S3), config, load_reference()?, None)?.with_clock(test_clock());
+    let started = std::time::Instant::now();
+    let result = tokio::time::timeout(DRIFT_S3.operation * 3, invoke(&app, day_input()))
+        .await
+        .context("the run outlived its S3 budget: a stalled dependency held drift-check until Lambda's timeout")?;
+    Ok((result, started.elapsed()))
+}
+
 /// The labels are the quality check's input: a label object whose read stalls fails the run within one S3 operation's
 /// budget, naming the object (ReadQualityFailed in the runbook), and pushes nothing — the gateway keeps the last good
 /// run, which DriftCheckStale then reports as stale, rather than a push without the quality verdicts that would
@@ -396,20 +397,13 @@ async fn a_stalled_pushgateway_fails_the_push_within_its_timeout_and_the_report_
 #[tokio::test]
 async fn a_stalled_label_object_fails_the_run_within_its_budget_and_pushes_nothing() -> Result<()> {
     let records = logged(&legit_rows()?[..300], DAY_START)?;
-    let mut objects = objects(&records);
-    let label_key = format!("labels/dt={DAY}/analyst.jsonl");
+    let mut objects = log_objects(&records);
+    let label_key = format!("{}analyst.jsonl", label_partition_prefix(DAY_START.date()));
     objects.push((label_key.clone(), b"{}\n".to_vec()));
     let s3 = bucket_with(objects).await?;
     s3.stall_reads_of(BUCKET, &label_key)?;
     let gateway = Pushgateway::start().await?;
-    let client = aws::s3_client(&sdk_config(&s3.endpoint()), &[("S3_FORCE_PATH_STYLE", "true")], DRIFT_S3)?;
-    let env = [("LOG_BUCKET", BUCKET), ("PUSHGATEWAY_URL", &gateway.url())];
-    let app = App::new(client, DriftCheckConfig::from_env(&env)?, load_reference()?, None)?.with_clock(test_clock());
-    let started = std::time::Instant::now();
-    let result = tokio::time::timeout(DRIFT_S3.operation * 3, invoke(&app, day_input()))
-        .await
-        .context("the run outlived its S3 budget: a stalled label read held drift-check until Lambda's timeout")?;
-    let took = started.elapsed();
+    let (result, took) = run_with_drift_budget(&s3.endpoint(), Some(&gateway.url())).await?;
     let err = result.unwrap_err();
     assert!(matches!(err, DriftCheckError::ReadQuality(_)), "{err}");
     assert!(err.to_string().contains("GetObject") && err.to_string().contains(&label_key), "{err}");
@@ -421,14 +415,7 @@ async fn a_stalled_label_object_fails_the_run_within_its_budget_and_pushes_nothi
 #[tokio::test]
 async fn a_stalled_bucket_fails_the_run_clearly_within_its_budget() -> Result<()> {
     let stalled = StalledServer::start()?;
-    let client = aws::s3_client(&sdk_config(&stalled.endpoint()), &[("S3_FORCE_PATH_STYLE", "true")], DRIFT_S3)?;
-    let env = [("LOG_BUCKET", BUCKET)];
-    let app = App::new(client, DriftCheckConfig::from_env(&env)?, load_reference()?, None)?.with_clock(test_clock());
-    let started = std::time::Instant::now();
-    let result = tokio::time::timeout(DRIFT_S3.operation * 3, invoke(&app, day_input()))
-        .await
-        .context("the run outlived its S3 budget: a stalled bucket held drift-check until Lambda's timeout")?;
-    let took = started.elapsed();
+    let (result, took) = run_with_drift_budget(&stalled.endpoint(), None).await?;
     let err = result.unwrap_err();
     assert!(matches!(err, DriftCheckError::Read(_)), "{err}");
     assert!(err.to_string().contains("ListObjectsV2"), "{err}");

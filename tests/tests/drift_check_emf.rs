@@ -7,7 +7,7 @@
 
 use drift_check::{load_reference, App, DriftCheckConfig};
 use fraudwatch_core::metric_names as m;
-use fraudwatch_tests::{prediction_records, repo_yaml, untagged, S3Server};
+use fraudwatch_tests::{log_objects, prediction_records, repo_yaml, untagged, S3Server};
 use serde_json::{json, Value};
 use time::macros::datetime;
 
@@ -17,12 +17,8 @@ const BUCKET: &str = "fraudwatch-data";
 async fn a_failed_push_is_counted_with_the_dimensions_its_alarm_selects() {
     let stage = "fraudwatch-test";
     let collector = fraudwatch_core::telemetry::metrics_builder(drift_check::FUNCTION, stage).init().unwrap();
-    let s3 = S3Server::start().await.unwrap();
-    s3.create_bucket(BUCKET).await.unwrap();
     let records = prediction_records(300, datetime!(2026-11-20 00:00 UTC), time::Duration::minutes(4)).unwrap();
-    for r in &records {
-        s3.client().put_object().bucket(BUCKET).key(r.s3_key()).body(r.encode().into()).send().await.unwrap();
-    }
+    let s3 = S3Server::with_objects(BUCKET, log_objects(&records)).await.unwrap();
     // Port 1 on loopback: connection refused, the push fails after the report is saved.
     let env = [("LOG_BUCKET", BUCKET), ("PUSHGATEWAY_URL", "http://127.0.0.1:1"), ("FRAUDWATCH_STAGE", stage)];
     let app =

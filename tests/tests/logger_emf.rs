@@ -17,8 +17,7 @@ const BUCKET: &str = "fraudwatch-data";
 async fn a_batch_counts_its_records_and_files_with_the_dimensions_the_dashboard_plots() {
     let stage = "fraudwatch-test";
     let collector = fraudwatch_core::telemetry::metrics_builder(prediction_logger::FUNCTION, stage).init().unwrap();
-    let s3 = S3Server::start().await.unwrap();
-    s3.create_bucket(BUCKET).await.unwrap();
+    let s3 = S3Server::with_objects(BUCKET, Vec::new()).await.unwrap();
     // Ten predictions of one hour: one batched file.
     let records =
         prediction_records(10, time::OffsetDateTime::now_utc().replace_minute(0).unwrap(), time::Duration::SECOND)

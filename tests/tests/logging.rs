@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
-use fraudwatch_core::aws::{self, CallBudget, LOGGER_S3, PREDICT_S3_FALLBACK, PREDICT_SQS};
+use fraudwatch_core::aws::{self, LOGGER_S3, PREDICT_S3_FALLBACK, PREDICT_SQS};
 use fraudwatch_core::label::{LabelRecord, LabelSet, LabelTarget};
 use fraudwatch_core::log_files::LogObjectName;
 use fraudwatch_core::log_record::{
@@ -26,8 +26,8 @@ use fraudwatch_monitor::quality::s3::read_cohorts;
 use fraudwatch_monitor::quality::QualityBaseline;
 use fraudwatch_tests::event_source::EventSourceMapping;
 use fraudwatch_tests::{
-    prediction_records, repo_root, sdk_config, S3Server, SqsServer, StalledServer, LOGGER_BATCHED_BATCH_SIZE,
-    LOGGER_BATCH_SIZE,
+    budgeted_s3, prediction_records, repo_root, sdk_config, S3Server, SqsServer, StalledServer,
+    LOGGER_BATCHED_BATCH_SIZE, LOGGER_BATCH_SIZE,
 };
 use lambda_runtime::{Context, LambdaEvent};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
@@ -387,10 +387,6 @@ async fn predict_writes_to_s3_directly_when_sqs_is_down_and_to_stdout_when_both_
 }
 
 /// A client of the production time budget for a local endpoint.
-fn budgeted_s3(endpoint: &str, budget: CallBudget) -> aws_sdk_s3::Client {
-    aws::s3_client(&sdk_config(endpoint), &[("S3_FORCE_PATH_STYLE", "true")], budget).unwrap()
-}
-
 /// Longest a log hand-off may take: SQS's whole budget, then the direct S3 write's, plus scheduling slack.
 fn hand_off_budget() -> std::time::Duration {
     PREDICT_SQS.operation + PREDICT_S3_FALLBACK.operation + std::time::Duration::from_secs(1)

@@ -9,7 +9,7 @@ use drift_check::{load_reference, pushgateway_auth, secrets_client, App, DriftCh
 use fraudwatch_core::aws::STARTUP_SECRET;
 use fraudwatch_monitor::drift::pushgateway::BasicAuth;
 use fraudwatch_tests::{
-    prediction_records, sdk_config, GatewayCredentials, Pushgateway, S3Server, SqsServer, StalledServer,
+    log_objects, prediction_records, sdk_config, GatewayCredentials, Pushgateway, S3Server, SqsServer, StalledServer,
 };
 use serde_json::json;
 use time::macros::datetime;
@@ -18,12 +18,8 @@ const BUCKET: &str = "fraudwatch-data";
 
 /// A bucket with 1,200 records of 2026-11-20 (real held-out transactions).
 async fn window() -> S3Server {
-    let s3 = S3Server::start().await.unwrap();
-    s3.create_bucket(BUCKET).await.unwrap();
-    for r in prediction_records(1200, datetime!(2026-11-20 00:00 UTC), time::Duration::SECOND).unwrap() {
-        s3.client().put_object().bucket(BUCKET).key(r.s3_key()).body(r.encode().into()).send().await.unwrap();
-    }
-    s3
+    let records = prediction_records(1200, datetime!(2026-11-20 00:00 UTC), time::Duration::SECOND).unwrap();
+    S3Server::with_objects(BUCKET, log_objects(&records)).await.unwrap()
 }
 
 /// drift-check as deployed: configured from its environment, the credentials from `auth`.

@@ -15,12 +15,12 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use drift_check::{load_reference, DriftCheckConfig};
-use fraudwatch_core::aws::{self, PREDICT_S3_FALLBACK};
+use fraudwatch_core::aws::PREDICT_S3_FALLBACK;
 use fraudwatch_core::label::{LabelRecord, LabelTarget};
 use fraudwatch_core::log_record::FeatureMap;
 use fraudwatch_model::locate_onnx_runtime;
 use fraudwatch_tests::{
-    repo_root, sample_data, sdk_config, Prometheus, Pushgateway, S3Server, SqsServer, StalledServer,
+    budgeted_s3, repo_root, sample_data, sdk_config, Prometheus, Pushgateway, S3Server, SqsServer, StalledServer,
 };
 use fraudwatch_traffic::{
     build_traffic, read_labelled_csv, read_parity_rows, Incident, LabelledTransaction, DEFAULT_SPIKE_SHARE,
@@ -359,9 +359,7 @@ async fn post_labels_answers_503_and_writes_nothing_when_s3_fails_or_stalls() {
     let one = label_body(json!([{"transaction_id": "t-1", "label": 1, "labelled_at": "2026-01-02T03:04:05Z"}]));
     // A stalled S3 (accepts, never answers): the PREDICT_S3_FALLBACK budget gives up inside predict's timeout.
     let stalled = StalledServer::start().unwrap();
-    let budgeted =
-        aws::s3_client(&sdk_config(&stalled.endpoint()), &[("S3_FORCE_PATH_STYLE", "true")], PREDICT_S3_FALLBACK);
-    let api = label_api(budgeted.unwrap(), "labels");
+    let api = label_api(budgeted_s3(&stalled.endpoint(), PREDICT_S3_FALLBACK), "labels");
     let started = Instant::now();
     let response = api.handle(predict_event("/labels", &one)).await;
     let answer: Value = serde_json::from_slice(response.body()).unwrap();

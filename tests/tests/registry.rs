@@ -4,12 +4,12 @@
 use std::path::PathBuf;
 
 use aws_sdk_s3::primitives::ByteStream;
-use fraudwatch_core::aws::{self, PREDICT_STARTUP_S3, STARTUP_S3};
+use fraudwatch_core::aws::{PREDICT_STARTUP_S3, STARTUP_S3};
 use fraudwatch_core::card::{sha256_hex, ModelCard};
 use fraudwatch_core::registry::{Registry, RegistryError, RegistryUri, CARD_FILE, MODEL_FILE, REFERENCE_FILE};
 use fraudwatch_explain::Explainer;
 use fraudwatch_model::FraudModel;
-use fraudwatch_tests::{committed_model_as, repo_root, sdk_config, S3Server, StalledServer};
+use fraudwatch_tests::{budgeted_s3, committed_model_as, repo_root, S3Server, StalledServer};
 use predict::config::{PredictConfig, StartupError};
 
 const BUCKET: &str = "fraudwatch-models";
@@ -228,7 +228,6 @@ async fn a_stalled_registry_fails_predict_s_cold_start_inside_lambda_s_init_phas
     let stalled = StalledServer::start().unwrap();
     let env = [("PREDICTION_LOG_QUEUE_URL", "http://127.0.0.1:1/queue"), ("MODEL_REGISTRY_URI", &registry_uri())];
     let config = PredictConfig::from_env(&env).unwrap();
-    let client = |budget| aws::s3_client(&sdk_config(&stalled.endpoint()), &[("S3_FORCE_PATH_STYLE", "true")], budget);
     let config = &config;
     let cold_start = |s3| async move {
         let started = std::time::Instant::now();
@@ -237,13 +236,13 @@ async fn a_stalled_registry_fails_predict_s_cold_start_inside_lambda_s_init_phas
     };
     // The client main builds, against a registry that accepts connections and never answers: its first read gives
     // up on its own budget, naming the registry.
-    let (err, took) = cold_start(client(PREDICT_STARTUP_S3).unwrap()).await;
+    let (err, took) = cold_start(budgeted_s3(&stalled.endpoint(), PREDICT_STARTUP_S3)).await;
     assert!(matches!(err, StartupError::Registry(RegistryError::S3 { .. })), "{err}");
     assert!(took <= PREDICT_STARTUP_S3.operation + std::time::Duration::from_millis(500), "took {took:?}");
     assert!(err.to_string().contains(&registry_uri()), "{err}");
     // Whatever the reads' budget (here drift-check's 30 s one), the whole read stops at the deadline, inside the
     // 10 s init phase.
-    let (err, took) = cold_start(client(STARTUP_S3).unwrap()).await;
+    let (err, took) = cold_start(budgeted_s3(&stalled.endpoint(), STARTUP_S3)).await;
     assert!(matches!(err, StartupError::RegistryStalled { .. }), "{err}");
     assert!(took >= predict::REGISTRY_READ_DEADLINE, "took {took:?}");
     assert!(took <= predict::REGISTRY_READ_DEADLINE + std::time::Duration::from_millis(500), "took {took:?}");

@@ -7,7 +7,7 @@
 //! - prod deploys only from main: in the OIDC trust policy, its Rule, and the deploy workflow.
 //! - The fraud-rate alarm judges a 5-minute rate every minute and pages.
 
-use fraudwatch_tests::{repo_yaml, untagged};
+use fraudwatch_tests::{repo_yaml, untagged, yaml_number};
 use serde_norway::Value;
 
 fn tag(v: &Value) -> Option<String> {
@@ -17,16 +17,12 @@ fn tag(v: &Value) -> Option<String> {
     }
 }
 
-fn number(v: &Value) -> f64 {
-    v.as_f64().unwrap_or_else(|| panic!("not a number: {v:?}"))
-}
-
 #[test]
 fn queued_logs_are_kept_14_days_and_their_age_alarms_long_before() {
     let t = repo_yaml("infra/template.yaml");
     let resources = &t["Resources"];
     for queue in ["PredictionLogQueue", "PredictionLogDlq"] {
-        assert_eq!(number(&resources[queue]["Properties"]["MessageRetentionPeriod"]), 1_209_600.0, "{queue}");
+        assert_eq!(yaml_number(&resources[queue]["Properties"]["MessageRetentionPeriod"]), 1_209_600.0, "{queue}");
     }
     let alarm = &resources["PredictionLogQueueAgeAlarm"]["Properties"];
     assert_eq!(alarm["Namespace"], "AWS/SQS");
@@ -37,7 +33,7 @@ fn queued_logs_are_kept_14_days_and_their_age_alarms_long_before() {
         (Some("QueueName"), Some("PredictionLogQueue.QueueName"))
     );
     // One hour, as its description and the runbook say: more than 13 of the 14 days are left to fix the logger.
-    assert_eq!(number(&alarm["Threshold"]), 3600.0);
+    assert_eq!(yaml_number(&alarm["Threshold"]), 3600.0);
     assert_eq!(alarm["ComparisonOperator"], "GreaterThanThreshold");
     assert!(!alarm["AlarmActions"].as_sequence().unwrap().is_empty());
     // Its runbook link is checked with every other alarm's by scripts/lint-infra ("runbook anchors").
@@ -58,15 +54,15 @@ fn every_data_prefix_expires_on_its_own_parameter() {
         let expiration = &rule["ExpirationInDays"];
         assert_eq!((tag(expiration).as_deref(), untagged(expiration).as_str()), (Some("!Ref"), Some(parameter)));
         let p = &t["Parameters"][parameter];
-        assert!(number(&p["Default"]) >= number(&p["MinValue"]), "{parameter}");
+        assert!(yaml_number(&p["Default"]) >= yaml_number(&p["MinValue"]), "{parameter}");
         assert!(p["Description"].as_str().unwrap().contains("Default"), "{parameter} must say why its default");
     }
     // The retention's stated reason: with the default look-back and chargebacks' 120-day maturity (the
     // LabelMaturityDays the parameters recommend), the oldest prediction a quality check joins labels to is still
     // there. Larger look-backs are the operator's to keep below the retention, as QualityLookbackDays says.
     let p = &t["Parameters"];
-    let logs = number(&p["PredictionLogRetentionDays"]["Default"]);
-    let oldest_read = number(&p["QualityLookbackDays"]["Default"]) + 120.0;
+    let logs = yaml_number(&p["PredictionLogRetentionDays"]["Default"]);
+    let oldest_read = yaml_number(&p["QualityLookbackDays"]["Default"]) + 120.0;
     assert!(logs >= oldest_read, "{logs} < {oldest_read}");
     assert!(p["LabelMaturityDays"]["Description"].as_str().unwrap().contains("N = 120"));
     assert!(p["QualityLookbackDays"]["Description"].as_str().unwrap().contains("below PredictionLogRetentionDays"));
@@ -114,7 +110,7 @@ fn the_fraud_rate_alarm_judges_a_5_minute_rate_every_minute_and_pages() {
     let stats: Vec<&Value> = metrics.iter().filter(|m| !m["MetricStat"].is_null()).map(|m| &m["MetricStat"]).collect();
     assert_eq!(stats.len(), 2);
     for stat in stats {
-        assert_eq!((number(&stat["Period"]), stat["Stat"].as_str()), (300.0, Some("Sum")));
+        assert_eq!((yaml_number(&stat["Period"]), stat["Stat"].as_str()), (300.0, Some("Sum")));
         assert_eq!(stat["Metric"]["MetricName"], fraudwatch_core::metric_names::PREDICTIONS_TOTAL);
     }
     let rate = metrics.iter().find(|m| m["ReturnData"] == true).unwrap();
@@ -123,7 +119,7 @@ fn the_fraud_rate_alarm_judges_a_5_minute_rate_every_minute_and_pages() {
         Some("IF(total >= ${FraudRateMinPredictions}, FILL(fraud, 0) / total, 0)")
     );
     // One breaching evaluation alarms: CloudWatch evaluates every minute over the last 5-minute sums.
-    assert_eq!((number(&alarm["EvaluationPeriods"]), number(&alarm["DatapointsToAlarm"])), (1.0, 1.0));
+    assert_eq!((yaml_number(&alarm["EvaluationPeriods"]), yaml_number(&alarm["DatapointsToAlarm"])), (1.0, 1.0));
     let actions: Vec<&str> =
         alarm["AlarmActions"].as_sequence().unwrap().iter().filter_map(|a| untagged(a).as_str()).collect();
     assert!(actions.contains(&"PageTopic"), "{actions:?}");

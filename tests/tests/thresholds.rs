@@ -14,7 +14,9 @@ use fraudwatch_core::aws::{DRIFT_S3, PREDICT_S3_FALLBACK, PREDICT_SQS, PREDICT_S
 use fraudwatch_core::log_record::{LoggedContribution, LoggedExplanation};
 use fraudwatch_core::schema::FEATURE_NAMES;
 use fraudwatch_monitor::drift::pushgateway::PUSH_TIMEOUT;
-use fraudwatch_tests::{prediction_records, repo_yaml, untagged, LOGGER_BATCHED_BATCH_SIZE, LOGGER_BATCH_SIZE};
+use fraudwatch_tests::{
+    prediction_records, repo_yaml, untagged, yaml_number, LOGGER_BATCHED_BATCH_SIZE, LOGGER_BATCH_SIZE,
+};
 use prediction_logger::LogDelivery;
 use serde_norway::Value;
 
@@ -22,12 +24,8 @@ fn template() -> Value {
     repo_yaml("infra/template.yaml")
 }
 
-fn number(v: &Value) -> f64 {
-    v.as_f64().unwrap_or_else(|| panic!("not a number: {v:?}"))
-}
-
 fn seconds(v: &Value) -> Duration {
-    Duration::from_secs_f64(number(v))
+    Duration::from_secs_f64(yaml_number(v))
 }
 
 #[test]
@@ -63,18 +61,18 @@ fn each_function_s_worst_case_fits_its_lambda_timeout() {
 fn template_parameters_default_to_the_code_s_numbers() {
     let t = template();
     let p = &t["Parameters"];
-    assert_eq!(number(&p["FraudRateThreshold"]["Default"]), FRAUD_RATE_ALERT, "the CloudWatch fraud-rate alarm");
-    assert_eq!(number(&p["DriftWindowHours"]["MaxValue"]) as u32, drift_check::MAX_WINDOW_HOURS);
-    assert_eq!(number(&p["DriftMaxRows"]["Default"]) as usize, drift_check::DEFAULT_MAX_ROWS);
+    assert_eq!(yaml_number(&p["FraudRateThreshold"]["Default"]), FRAUD_RATE_ALERT, "the CloudWatch fraud-rate alarm");
+    assert_eq!(yaml_number(&p["DriftWindowHours"]["MaxValue"]) as u32, drift_check::MAX_WINDOW_HOURS);
+    assert_eq!(yaml_number(&p["DriftMaxRows"]["Default"]) as usize, drift_check::DEFAULT_MAX_ROWS);
     let default_interval = drift_check::DriftCheckConfig::from_env(&[("LOG_BUCKET", "b")]).unwrap().interval_seconds;
-    assert_eq!(number(&p["DriftIntervalMinutes"]["Default"]) as u64 * 60, default_interval);
+    assert_eq!(yaml_number(&p["DriftIntervalMinutes"]["Default"]) as u64 * 60, default_interval);
     let quality = drift_check::DriftCheckConfig::from_env(&[("LOG_BUCKET", "b")]).unwrap().quality;
-    assert_eq!(number(&p["QualityLookbackDays"]["Default"]) as u32, quality.lookback_days);
-    assert_eq!(number(&p["QualityLookbackDays"]["MaxValue"]) as u32, drift_check::MAX_QUALITY_LOOKBACK_DAYS);
-    assert_eq!(number(&p["QualityMaxRows"]["Default"]) as usize, quality.max_rows);
-    assert_eq!(number(&p["LabelStaleDays"]["Default"]) as u32, quality.label_stale_days);
+    assert_eq!(yaml_number(&p["QualityLookbackDays"]["Default"]) as u32, quality.lookback_days);
+    assert_eq!(yaml_number(&p["QualityLookbackDays"]["MaxValue"]) as u32, drift_check::MAX_QUALITY_LOOKBACK_DAYS);
+    assert_eq!(yaml_number(&p["QualityMaxRows"]["Default"]) as usize, quality.max_rows);
+    assert_eq!(yaml_number(&p["LabelStaleDays"]["Default"]) as u32, quality.label_stale_days);
     // LabelMaturityDays 0 leaves LABEL_MATURITY_DAYS unset: explicit labels, the code's default too.
-    assert_eq!(number(&p["LabelMaturityDays"]["Default"]), 0.0);
+    assert_eq!(yaml_number(&p["LabelMaturityDays"]["Default"]), 0.0);
     assert_eq!(quality.convention, fraudwatch_monitor::quality::LabelConvention::Explicit);
     let delivery = &p["PredictionLogDelivery"];
     assert_eq!(delivery["Default"].as_str(), Some(LogDelivery::PerPrediction.as_str()));
@@ -88,8 +86,8 @@ fn template_parameters_default_to_the_code_s_numbers() {
     );
     let settings = event_source_settings(&t);
     assert_eq!(settings.iter().map(|(mode, _)| mode.as_str()).collect::<Vec<_>>(), allowed);
-    assert_eq!(number(&settings[0].1["BatchSize"]) as usize, LOGGER_BATCH_SIZE, "the tests' event source mapping");
-    assert_eq!(number(&settings[1].1["BatchSize"]) as usize, LOGGER_BATCHED_BATCH_SIZE, "the same, batched");
+    assert_eq!(yaml_number(&settings[0].1["BatchSize"]) as usize, LOGGER_BATCH_SIZE, "the tests' event source mapping");
+    assert_eq!(yaml_number(&settings[1].1["BatchSize"]) as usize, LOGGER_BATCHED_BATCH_SIZE, "the same, batched");
     let source = &logger["Events"]["PredictionLogs"]["Properties"];
     for setting in ["BatchSize", "MaximumBatchingWindowInSeconds"] {
         let expected = format!("!FindInMap [PredictionLogDeliveries, !Ref PredictionLogDelivery, {setting}]");
@@ -142,7 +140,7 @@ fn a_full_batched_batch_fits_lambda_s_invocation_payload() {
         serde_json::to_vec(&event).unwrap().len()
     };
     let per_message = event(2) - event(1);
-    let batch = number(&event_source_settings(&template())[1].1["BatchSize"]) as usize;
+    let batch = yaml_number(&event_source_settings(&template())[1].1["BatchSize"]) as usize;
     let limit = 6 * 1024 * 1024;
     assert!(
         batch * per_message * 115 / 100 <= limit,
