@@ -11,7 +11,8 @@ mod quality;
 mod traffic;
 
 use clap::{Parser, Subcommand};
-use fraudwatch_core::{aws, config::ProcessEnv};
+use fraudwatch_core::aws;
+use fraudwatch_core::config::{optional, ProcessEnv};
 
 #[derive(Parser)]
 #[command(name = "fraudctl", version, about)]
@@ -58,8 +59,8 @@ async fn s3() -> anyhow::Result<aws_sdk_s3::Client> {
     let sdk = aws::sdk_config().await;
     if sdk.region().is_none() {
         // Where scripts/up puts the local stack (its FRAUDWATCH_STACK_DIR, else $TMPDIR/fraudwatch-stack).
-        // Set but empty counts as unset, as in the script's ${VAR:-default}.
-        let set = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        // `optional` reads a blank variable as unset, as the script's ${VAR:-default} does.
+        let set = |name| optional(&ProcessEnv, name);
         let stack = set("FRAUDWATCH_STACK_DIR")
             .unwrap_or_else(|| format!("{}/fraudwatch-stack", set("TMPDIR").unwrap_or_else(|| "/tmp".into())));
         anyhow::bail!(

@@ -268,18 +268,29 @@ async fn recover_writes_only_what_is_not_logged_in_either_layout_and_is_idempote
 /// scripts/up wrote the local stack's settings (its FRAUDWATCH_STACK_DIR, as scripts/up resolves it).
 #[test]
 fn without_a_region_fraudctl_names_the_variable_and_the_local_stack_s_settings() {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_fraudctl"))
-        .args(["logs", "summary", "--bucket", BUCKET, "--hours", "1"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap())
-        .env("FRAUDWATCH_STACK_DIR", "/srv/stack-of-this-test")
-        .env("AWS_CONFIG_FILE", "/nonexistent/config")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("no AWS region: set AWS_REGION"), "{stderr}");
-    assert!(stderr.contains("`set -a; . /srv/stack-of-this-test/fraudctl.env; set +a`"), "{stderr}");
+    let hint = |stack_dir: &str, tmpdir: &str| -> String {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_fraudctl"))
+            .args(["logs", "summary", "--bucket", BUCKET, "--hours", "1"])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap())
+            .env("FRAUDWATCH_STACK_DIR", stack_dir)
+            .env("TMPDIR", tmpdir)
+            .env("AWS_CONFIG_FILE", "/nonexistent/config")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(stderr.contains("no AWS region: set AWS_REGION"), "{stderr}");
+        stderr
+    };
+    let hint_names = |stderr: &str, dir: &str| stderr.contains(&format!("`set -a; . {dir}/fraudctl.env; set +a`"));
+    let stderr = hint("/srv/stack-of-this-test", "/var/tmp");
+    assert!(hint_names(&stderr, "/srv/stack-of-this-test"), "{stderr}");
+    // Blank counts as unset, as in scripts/up's ${FRAUDWATCH_STACK_DIR:-${TMPDIR:-/tmp}/fraudwatch-stack}.
+    let stderr = hint("", "/var/tmp");
+    assert!(hint_names(&stderr, "/var/tmp/fraudwatch-stack"), "{stderr}");
+    let stderr = hint("", "");
+    assert!(hint_names(&stderr, "/tmp/fraudwatch-stack"), "{stderr}");
 }
