@@ -393,39 +393,27 @@ pub enum Insert {
     Superseded,
 }
 
-/// One truth per target, whatever order the records come in (see the module docs for the rule).
+/// One truth per target, whatever order the records come in (see the module docs for the rule). Labels by
+/// prediction id and by transaction id are kept apart, so the quality check's per-row lookup by the logged
+/// transaction id is a `&str` lookup, with nothing allocated per row.
 #[derive(Debug, Default, Clone)]
 pub struct LabelSet {
-    labels: HashMap<LabelTarget, LabelRecord>,
+    by_prediction: HashMap<Uuid, LabelRecord>,
+    by_transaction: HashMap<String, LabelRecord>,
 }
 
 impl LabelSet {
     pub fn insert(&mut self, record: LabelRecord) -> Insert {
-        use std::collections::hash_map::Entry;
-        match self.labels.entry(record.target.clone()) {
-            Entry::Vacant(v) => {
-                v.insert(record);
-                Insert::New
-            }
-            Entry::Occupied(mut o) => {
-                let held = o.get();
-                let key = |r: &LabelRecord| (r.labelled_at, r.is_fraud);
-                if key(&record) == key(held) {
-                    Insert::Duplicate
-                } else if key(&record) > key(held) {
-                    o.insert(record);
-                    Insert::Replaced
-                } else {
-                    Insert::Superseded
-                }
-            }
+        match &record.target {
+            LabelTarget::Prediction(id) => keep_latest(&mut self.by_prediction, *id, record),
+            LabelTarget::Transaction(t) => keep_latest(&mut self.by_transaction, t.clone(), record),
         }
     }
 
     /// The truth about a prediction: the later of its label by id and its label by transaction id.
     pub fn truth(&self, prediction_id: Uuid, transaction_id: Option<&str>) -> Option<&LabelRecord> {
-        let by_id = self.labels.get(&LabelTarget::Prediction(prediction_id));
-        let by_transaction = transaction_id.and_then(|t| self.labels.get(&LabelTarget::Transaction(t.to_string())));
+        let by_id = self.by_prediction.get(&prediction_id);
+        let by_transaction = transaction_id.and_then(|t| self.by_transaction.get(t));
         match (by_id, by_transaction) {
             (Some(a), Some(b)) => Some(if (b.labelled_at, b.is_fraud) > (a.labelled_at, a.is_fraud) { b } else { a }),
             (a, b) => a.or(b),
@@ -433,26 +421,55 @@ impl LabelSet {
     }
 
     pub fn len(&self) -> usize {
-        self.labels.len()
+        self.by_prediction.len() + self.by_transaction.len()
     }
 
     /// Distinct labels by transaction id.
     pub fn transaction_labels(&self) -> usize {
-        self.labels.keys().filter(|t| matches!(t, LabelTarget::Transaction(_))).count()
+        self.by_transaction.len()
     }
 
-    /// How many distinct labels by transaction id name one of `transaction_ids`.
+    /// How many distinct labels by transaction id name one of `transaction_ids` (the rows a quality check read);
+    /// nothing is looked up in the usual case of no such labels.
     pub fn transaction_labels_among<'a>(&self, transaction_ids: impl IntoIterator<Item = &'a str>) -> usize {
-        let labelled = |t: &&str| self.labels.contains_key(&LabelTarget::Transaction((*t).to_string()));
-        transaction_ids.into_iter().filter(labelled).collect::<std::collections::HashSet<&str>>().len()
+        let mut unmatched: std::collections::HashSet<&str> = self.by_transaction.keys().map(String::as_str).collect();
+        for t in transaction_ids {
+            if unmatched.is_empty() {
+                break;
+            }
+            unmatched.remove(t);
+        }
+        self.by_transaction.len() - unmatched.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
+        self.by_prediction.is_empty() && self.by_transaction.is_empty()
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &LabelRecord> {
-        self.labels.values()
+        self.by_prediction.values().chain(self.by_transaction.values())
+    }
+}
+
+/// Inserts `record` under `key` unless the label held there is later (the rule in the module docs).
+fn keep_latest<K: std::hash::Hash + Eq>(labels: &mut HashMap<K, LabelRecord>, key: K, record: LabelRecord) -> Insert {
+    use std::collections::hash_map::Entry;
+    match labels.entry(key) {
+        Entry::Vacant(v) => {
+            v.insert(record);
+            Insert::New
+        }
+        Entry::Occupied(mut o) => {
+            let order = |r: &LabelRecord| (r.labelled_at, r.is_fraud);
+            if order(&record) == order(o.get()) {
+                Insert::Duplicate
+            } else if order(&record) > order(o.get()) {
+                o.insert(record);
+                Insert::Replaced
+            } else {
+                Insert::Superseded
+            }
+        }
     }
 }
 
@@ -561,6 +578,11 @@ mod tests {
         });
         assert!(!set.truth(id, Some("t-1")).unwrap().is_fraud);
         assert!(set.truth(Uuid::nil(), Some("t-2")).is_none());
+        // Repeats of a transaction id among the rows count once; ids without a label, and labels by prediction id,
+        // not at all.
+        assert_eq!((set.len(), set.transaction_labels()), (2, 1));
+        assert_eq!(set.transaction_labels_among(["t-2", "t-1", "t-1"]), 1);
+        assert_eq!(set.transaction_labels_among(["t-2"]), 0);
     }
 
     #[test]
