@@ -14,6 +14,9 @@ use fraudwatch_core::registry::Registry;
 use fraudwatch_explain::{ExplainError, Explainer};
 use fraudwatch_model::{FraudModel, ModelError};
 
+/// The `function` dimension of predict's EMF metrics, which its CloudWatch alarms select.
+pub const FUNCTION: &str = "predict";
+
 /// The model trained by `training/train.py`, compiled into the binary so a deployment is one artifact.
 pub const EMBEDDED_MODEL: &[u8] = include_bytes!("../../../model/model.onnx");
 pub const EMBEDDED_CARD: &[u8] = include_bytes!("../../../model/card.json");

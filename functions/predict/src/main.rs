@@ -27,7 +27,7 @@ async fn main() -> Result<(), StartupFailure> {
     let fallback = bucket.clone().map(|(s3, bucket)| S3Fallback { s3, bucket });
     let labels = bucket.map(|(s3, bucket)| LabelStore { s3, bucket });
     let log_sink = SqsLogSink { sqs: aws::sqs_client(&sdk, PREDICT_SQS), queue_url: config.queue_url, fallback };
-    let metrics = telemetry::init_metrics("predict", &telemetry::stage(&ProcessEnv))?;
+    let metrics = telemetry::init_metrics(predict::FUNCTION, &telemetry::stage(&ProcessEnv))?;
     let mut app = App::new(model, log_sink).with_explainer(explainer).with_metrics(Box::new(FlushToStdout(metrics)));
     if let Some(labels) = labels {
         app = app.with_labels(labels);

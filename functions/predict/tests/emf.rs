@@ -37,7 +37,7 @@ impl FlushMetrics for Captured {
 
 #[tokio::test]
 async fn a_full_batch_emits_every_prediction_and_one_latency_with_stage_and_function() {
-    let collector = telemetry::metrics_builder("predict", "test-stage").init().unwrap();
+    let collector = telemetry::metrics_builder(predict::FUNCTION, "test-stage").init().unwrap();
     let captured = Captured(collector, Arc::default());
     let model = predict::embedded_model(&locate_onnx_runtime().unwrap()).unwrap();
     let app = App::new(model, Discard).with_metrics(Box::new(captured.clone()));

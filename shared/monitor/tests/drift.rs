@@ -582,6 +582,8 @@ fn the_fraud_rate_card_is_highlighted_exactly_when_fraud_rate_spike_would_fire()
     r.window_rows = FRAUD_RATE_MIN_WINDOW_ROWS;
     r.fraud_rate = Some(FRAUD_RATE_ALERT / 2.0);
     assert_eq!(card_class(&r), "card ok");
+    r.fraud_rate = Some(FRAUD_RATE_ALERT);
+    assert_eq!(card_class(&r), "card ok", "the rule fires above the threshold, not at it");
     r.fraud_rate = Some(FRAUD_RATE_ALERT * 4.0);
     assert_eq!(card_class(&r), "card alert");
     r.window_rows = FRAUD_RATE_MIN_WINDOW_ROWS - 1;
@@ -646,13 +648,18 @@ fn the_quality_section_is_pushed_and_rendered() {
     use fraudwatch_monitor::quality::{
         assess, Assessment, LabelConvention, LabelSummary, QualityBaseline, QualityRow, QualitySampling,
     };
-    let parity = table("model/parity.csv");
+    let parity = fraudwatch_traffic::read_parity_rows().unwrap();
+    let scores: Vec<f64> = parity.iter().map(|r| r.expected_probability).collect();
     let reference = reference();
     let day = time::macros::date!(2026 - 11 - 21);
-    let rows: Vec<QualityRow> = parity["expected_probability"]
+    let rows: Vec<QualityRow> = parity
         .iter()
-        .zip(&parity["Class"])
-        .map(|(&p, &class)| QualityRow { day, score: p as f32, weight: 1.0, label: Some((class == 1.0, 30.0)) })
+        .map(|r| QualityRow {
+            day,
+            score: r.expected_probability as f32,
+            weight: 1.0,
+            label: Some((r.transaction.is_fraud, 30.0)),
+        })
         .collect();
     let mut r = report(true);
     let quality = assess(
@@ -669,7 +676,7 @@ fn the_quality_section_is_pushed_and_rendered() {
                 ..Default::default()
             },
             sampling: QualitySampling::default(),
-            drift_window_scores: r.drift.as_ref().map(|_| &parity["expected_probability"][..]),
+            drift_window_scores: r.drift.as_ref().map(|_| &scores[..]),
             label_stale_after_days: 3,
         },
     );

@@ -91,7 +91,8 @@ pub struct ParityRow {
 }
 
 /// The trainer's parity rows (`model/parity.csv`, written by training/train.py: 3,000 held-out transactions, 98 of
-/// them frauds). The one reader of the file: every parity test, benchmark and end-to-end test takes its rows here.
+/// them frauds). The one reader of its rows: every parity test, benchmark and end-to-end test takes them here (the
+/// drift fixtures' cases name a file and columns, which monitor's tests read with a generic column reader).
 pub fn read_parity_rows() -> Result<Vec<ParityRow>, TrafficError> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../model/parity.csv");
     read_csv(&path, Some("expected_probability"))?
