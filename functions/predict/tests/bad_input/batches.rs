@@ -39,126 +39,57 @@ pub(crate) fn batches(cases: &mut Cases, base: &Obj, rows: &[Vec<f64>], rng: &mu
         &["transactions"],
     );
 
-    // One bad item among good ones, at every position.
-    type Fault = Box<dyn Fn(&mut Obj) -> Option<String>>;
-    let faults: Vec<(&str, Fault, u16)> = vec![
-        (
-            "without V3",
-            Box::new(|o: &mut Obj| {
-                o.remove("V3");
-                Some("V3".into())
-            }),
-            422,
-        ),
-        (
-            "V3 a string",
-            Box::new(|o: &mut Obj| {
-                o.set("V3", "\"0.5\"");
-                Some("V3".into())
-            }),
-            422,
-        ),
-        (
-            "V3 null",
-            Box::new(|o: &mut Obj| {
-                o.set("V3", "null");
-                Some("V3".into())
-            }),
-            422,
-        ),
-        (
-            "Amount negative",
-            Box::new(|o: &mut Obj| {
-                o.set("Amount", "-0.01");
-                Some("Amount".into())
-            }),
-            422,
-        ),
-        (
-            "an unknown key",
-            Box::new(|o: &mut Obj| {
-                o.insert(3, key("merchant"), "1".into());
-                Some("merchant".into())
-            }),
-            422,
-        ),
-        (
-            "V9 twice",
-            Box::new(|o: &mut Obj| {
-                o.insert(0, key("V9"), "1".into());
-                Some("V9".into())
-            }),
-            422,
-        ),
-        (
-            "V7 1e39",
-            Box::new(|o: &mut Obj| {
-                o.set("V7", "1e39");
-                Some("V7".into())
-            }),
-            422,
-        ),
-        (
-            "Time a string",
-            Box::new(|o: &mut Obj| {
-                o.set("Time", "\"0\"");
-                Some("Time".into())
-            }),
-            422,
-        ),
-        (
-            "V12 NaN",
-            Box::new(|o: &mut Obj| {
-                o.set("V12", "NaN");
-                Some("V12".into())
-            }),
-            400,
-        ),
-        (
-            "V12 1e309",
-            Box::new(|o: &mut Obj| {
-                o.set("V12", "1e309");
-                Some("V12".into())
-            }),
-            400,
-        ),
-        (
-            "V12 deeply nested",
-            Box::new(|o: &mut Obj| {
-                o.set("V12", "[".repeat(500));
-                Some("V12".into())
-            }),
-            400,
-        ),
-        (
-            "empty object",
-            Box::new(|o: &mut Obj| {
-                o.0.clear();
-                Some("V1".into())
-            }),
-            422,
-        ),
+    // One bad item among good ones, at every position: what the item gets wrong, the field the error must name,
+    // and the status.
+    let set = |field: &'static str, raw: &'static str| -> Edit {
+        Box::new(move |o: &mut Obj| {
+            o.set(field, raw);
+        })
+    };
+    let faults: Vec<(&str, Edit, &str, u16)> = vec![
+        ("without V3", Box::new(|o: &mut Obj| _ = o.remove("V3")), "V3", 422),
+        ("V3 a string", set("V3", "\"0.5\""), "V3", 422),
+        ("V3 null", set("V3", "null"), "V3", 422),
+        ("Amount negative", set("Amount", "-0.01"), "Amount", 422),
+        ("an unknown key", Box::new(|o: &mut Obj| _ = o.insert(3, key("merchant"), "1".into())), "merchant", 422),
+        ("V9 twice", Box::new(|o: &mut Obj| _ = o.insert(0, key("V9"), "1".into())), "V9", 422),
+        ("V7 1e39", set("V7", "1e39"), "V7", 422),
+        ("Time a string", set("Time", "\"0\""), "Time", 422),
+        ("V12 NaN", set("V12", "NaN"), "V12", 400),
+        ("V12 1e309", set("V12", "1e309"), "V12", 400),
+        ("V12 deeply nested", Box::new(|o: &mut Obj| _ = o.set("V12", "[".repeat(500))), "V12", 400),
+        ("empty object", Box::new(|o: &mut Obj| o.0.clear()), "V1", 422),
     ];
+    // `rendered` with its item `at` replaced by `bad` carrying `fault`: refused, naming the item's field.
+    let mut refuse_item = |rendered: &[String], at: usize, mut bad: Obj, fault: &(&str, Edit, &str, u16)| {
+        let (label, edit, field, status) = fault;
+        edit(&mut bad);
+        let mut rendered = rendered.to_vec();
+        rendered[at] = bad.render();
+        cases.refuse_named(
+            c,
+            format!("item {at} of {}: {label}", rendered.len()),
+            post("/predict/batch", batch(&rendered)),
+            Some(*status),
+            vec![format!("transactions[{at}].{field}")],
+        );
+    };
     let items: Vec<Obj> = rows.iter().take(5).map(|r| Obj::from_values(r)).collect();
-    for (label, fault, status) in &faults {
-        for at in 0..items.len() {
-            let mut bad = items[at].clone();
-            let field = fault(&mut bad);
-            let mut rendered: Vec<String> = items.iter().map(Obj::render).collect();
-            rendered[at] = bad.render();
-            let named: Vec<String> = field.map(|f| format!("transactions[{at}].{f}")).into_iter().collect();
-            cases.refuse_named(
-                c,
-                format!("item {at} of 5: {label}"),
-                post("/predict/batch", batch(&rendered)),
-                Some(*status),
-                named,
-            );
+    let five: Vec<String> = items.iter().map(Obj::render).collect();
+    for fault in &faults {
+        for (at, item) in items.iter().enumerate() {
+            refuse_item(&five, at, item.clone(), fault);
         }
+    }
+    // A full-size batch with one bad item somewhere.
+    let full: Vec<String> = (0..MAX_BATCH_SIZE).map(|i| Obj::from_values(&rows[i % rows.len()]).render()).collect();
+    for _ in 0..12 {
+        let at = rng.below(MAX_BATCH_SIZE);
+        refuse_item(&full, at, Obj::from_values(&rows[at % rows.len()]), &faults[rng.below(faults.len())]);
     }
     for raw_item in ["null", "42", "\"x\"", "[]", "[1,2]", "true"] {
         for at in 0..3 {
-            let mut rendered: Vec<String> = items.iter().take(3).map(Obj::render).collect();
+            let mut rendered: Vec<String> = five.iter().take(3).cloned().collect();
             rendered[at] = raw_item.into();
             cases.refuse(
                 c,
@@ -169,26 +100,10 @@ pub(crate) fn batches(cases: &mut Cases, base: &Obj, rows: &[Vec<f64>], rng: &mu
             );
         }
     }
-    // A full-size batch with one bad item somewhere.
-    let full: Vec<String> = (0..MAX_BATCH_SIZE).map(|i| Obj::from_values(&rows[i % rows.len()]).render()).collect();
-    for _ in 0..12 {
-        let at = rng.below(MAX_BATCH_SIZE);
-        let (label, fault, status) = &faults[rng.below(faults.len())];
-        let mut bad = Obj::from_values(&rows[at % rows.len()]);
-        let field = fault(&mut bad);
-        let mut rendered = full.clone();
-        rendered[at] = bad.render();
-        let named: Vec<String> = field.map(|f| format!("transactions[{at}].{f}")).into_iter().collect();
-        cases.refuse_named(
-            c,
-            format!("item {at} of {MAX_BATCH_SIZE}: {label}"),
-            post("/predict/batch", batch(&rendered)),
-            Some(*status),
-            named,
-        );
-    }
-    let _ = base;
 }
+
+/// An edit that makes one batch item bad.
+type Edit = Box<dyn Fn(&mut Obj)>;
 
 /// A random mix of one to four faults on distinct fields, in random formatting, sometimes inside a batch.
 pub(crate) fn random_multi_fault(cases: &mut Cases, rows: &[Vec<f64>], rng: &mut Rng, count: usize) {

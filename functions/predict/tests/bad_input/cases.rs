@@ -139,7 +139,7 @@ pub(crate) fn names(body: &Value, detail: &str, want: &str) -> bool {
     let in_fields = body["fields"].as_array().is_some_and(|fields| {
         fields.iter().any(|f| {
             let got = f["field"].as_str().unwrap_or_default();
-            got == want || got.strip_suffix('…').is_some_and(|prefix| want.starts_with(prefix))
+            got == want || got.strip_suffix('…').is_some_and(|prefix| !prefix.is_empty() && want.starts_with(prefix))
         })
     });
     in_fields || ['`', '[', '.'].iter().any(|end| detail.contains(&format!("`{want}{end}")))
