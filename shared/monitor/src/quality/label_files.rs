@@ -17,7 +17,14 @@ pub enum LabelFileError {
     Gzip(String),
     #[error("{0}: unknown label file type (expected .jsonl, .ndjson, .json or .csv, optionally .gz)")]
     UnknownFileType(String),
+    #[error("more than {max} bytes{}; split the file", if *.inflated { " once decompressed" } else { "" })]
+    TooLarge { max: usize, inflated: bool },
 }
+
+/// The most a label file may hold, decompressed: 64 MiB is about a million CSV lines, several days of a large
+/// issuer's chargebacks. Every reader holds a file whole, and a gzip file's size says nothing of what it inflates
+/// to (a few KB of gzip can be gigabytes), so the cap is enforced while inflating, before memory is spent.
+pub const MAX_LABEL_FILE_BYTES: usize = 64 << 20;
 
 /// A label file by its name: `.csv` as CSV, `.jsonl`, `.ndjson` or `.json` as JSON lines; a gzip file (by its magic
 /// bytes) is decompressed first, and a trailing `.gz` is not part of the type.
@@ -27,9 +34,17 @@ pub fn parse_label_file(name: &str, bytes: &[u8], now: OffsetDateTime) -> Result
     let unzipped;
     let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
-        flate2::read::GzDecoder::new(bytes).read_to_end(&mut out).map_err(|e| LabelFileError::Gzip(e.to_string()))?;
+        flate2::read::GzDecoder::new(bytes)
+            .take(MAX_LABEL_FILE_BYTES as u64 + 1)
+            .read_to_end(&mut out)
+            .map_err(|e| LabelFileError::Gzip(e.to_string()))?;
+        if out.len() > MAX_LABEL_FILE_BYTES {
+            return Err(LabelFileError::TooLarge { max: MAX_LABEL_FILE_BYTES, inflated: true });
+        }
         unzipped = out;
         &unzipped[..]
+    } else if bytes.len() > MAX_LABEL_FILE_BYTES {
+        return Err(LabelFileError::TooLarge { max: MAX_LABEL_FILE_BYTES, inflated: false });
     } else {
         bytes
     };
@@ -203,5 +218,27 @@ mod tests {
         got.dedup();
         assert_eq!(got, expected);
         assert!(!parsed.errors.is_empty() && !parsed.records.is_empty());
+    }
+
+    #[test]
+    fn a_file_over_the_cap_is_refused_before_it_is_inflated_whole() {
+        use std::io::Write;
+        // 1 GiB of blank lines gzips to about 1 MB; inflating stops one byte past the cap.
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let block = vec![b'\n'; 1 << 20];
+        for _ in 0..1024 {
+            gz.write_all(&block).unwrap();
+        }
+        let bomb = gz.finish().unwrap();
+        assert!(bomb.len() < 4 << 20, "{}", bomb.len());
+        let refused = parse_label_file("labels.jsonl.gz", &bomb, NOW).unwrap_err();
+        assert_eq!(refused, LabelFileError::TooLarge { max: MAX_LABEL_FILE_BYTES, inflated: true });
+        assert!(refused.to_string().contains("once decompressed"), "{refused}");
+
+        let plain = vec![b'\n'; MAX_LABEL_FILE_BYTES + 1];
+        let refused = parse_label_file("labels.csv", &plain, NOW).unwrap_err();
+        assert_eq!(refused, LabelFileError::TooLarge { max: MAX_LABEL_FILE_BYTES, inflated: false });
+        // At the cap exactly, a file is read.
+        assert!(parse_label_file("labels.jsonl", &plain[1..], NOW).is_ok());
     }
 }
