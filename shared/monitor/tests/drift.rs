@@ -1,4 +1,4 @@
-//! `shared::drift` against `fixtures/drift_expected.json`: every case computed by scipy/numpy the way
+//! `fraudwatch_monitor::drift` against `shared/tests/fixtures/drift_expected.json`: every case computed by scipy/numpy the way
 //! Evidently 0.7 computes it (training/drift_expected.py), and the whole-dataset cases against
 //! `fixtures/evidently_expected.json`, Evidently 0.7.21's own DataDriftPreset on the same rows
 //! (training/evidently_expected.py). Statistics agree to ~1e-9 relative, p-values to 1e-9 absolute.
