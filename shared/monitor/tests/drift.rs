@@ -249,8 +249,8 @@ fn whole_dataset_verdicts_equal_drift_expected_py() {
 
 /// Evidently 0.7.21's own DataDriftPreset on the same rows (training/evidently_expected.py): every one of the 29
 /// features and the prediction gets Evidently's test, threshold, score and verdict. Evidently counts the
-/// prediction as a 30th column in its dataset share; fraudwatch reports it apart from the 29 features (README,
-/// "Drift"), so the dataset verdicts are compared with the prediction counted the way Evidently counts it.
+/// prediction as a 30th column in its dataset share; fraudwatch reports it apart from the 29 features
+/// (docs/contracts.md, "Pushgateway (drift-check)"), so the dataset verdicts are compared with the prediction counted the way Evidently counts it.
 #[test]
 fn whole_dataset_column_scores_and_verdicts_equal_evidently_0_7_21() {
     let text = std::fs::read_to_string(repo().join("shared/tests/fixtures/evidently_expected.json")).unwrap();
