@@ -318,11 +318,14 @@ fn the_summary_line_names_the_drifted_features_and_a_window_too_small_to_judge()
 }
 
 #[test]
-fn live_like_traffic_no_longer_raises_prediction_drift() {
+fn live_like_traffic_raises_no_prediction_drift_in_rust_nor_in_the_scipy_fixture() {
     // The reason the reference was redrawn at live prevalence: fraud-free traffic scored 0.101 (> 0.1)
     // against the old stratified reference.
-    let e = &case("dataset_no_incident_legit_only")["expected"]["prediction"];
+    let c = case("dataset_no_incident_legit_only");
+    let e = &c["expected"]["prediction"];
     assert!(!e["drifted"].as_bool().unwrap() && e["score"].as_f64().unwrap() < 0.05, "{e}");
+    let p = dataset_case_drift(c).prediction.unwrap();
+    assert!(!p.drifted && p.score < 0.05, "{p:?}");
 }
 
 fn record(features: [f32; FEATURE_COUNT], p: f32, threshold: f32) -> PredictionLogRecord {
