@@ -122,7 +122,8 @@ fn inside_longer_name(text: &str, start: usize, also: &[u8]) -> bool {
 
 /// Every stale name in `text`: (line, token, why).
 fn stale_names(text: &str, known: &Known) -> Vec<(usize, String, String)> {
-    let crate_token = Regex::new(r"fraudwatch[-_][A-Za-z0-9]+(?:[-_][A-Za-z0-9]+)*(?:::([A-Za-z_][A-Za-z0-9_]*))?").unwrap();
+    let crate_token =
+        Regex::new(r"fraudwatch[-_][A-Za-z0-9]+(?:[-_][A-Za-z0-9]+)*(?:::([A-Za-z_][A-Za-z0-9_]*))?").unwrap();
     let shared_module = Regex::new(r"shared::([A-Za-z_][A-Za-z0-9_]*)").unwrap();
     let shared_path = Regex::new(r"shared/[A-Za-z0-9_./-]*").unwrap();
     let line_of = |at: usize| text[..at].matches('\n').count() + 1;
@@ -139,7 +140,9 @@ fn stale_names(text: &str, known: &Known) -> Vec<(usize, String, String)> {
         };
         let why = match (known.libraries.get(&normalise(name)), c.get(1)) {
             // A Rust path: the crate and its module or item must exist.
-            (Some(library), Some(m)) if !known.module_in(library, m.as_str()) && !is_word(&library.root, m.as_str()) => {
+            (Some(library), Some(m))
+                if !known.module_in(library, m.as_str()) && !is_word(&library.root, m.as_str()) =>
+            {
                 Some(format!("`{name}` has no module or item `{}`", m.as_str()))
             }
             (Some(_), _) => None,
@@ -164,7 +167,11 @@ fn stale_names(text: &str, known: &Known) -> Vec<(usize, String, String)> {
         }
         let m = c.get(1).unwrap().as_str();
         let now = known.crates_with_module(m);
-        let hint = if now.is_empty() { String::new() } else { format!(": now {}::{m}", now.join(format!("::{m} or ").as_str())) };
+        let hint = if now.is_empty() {
+            String::new()
+        } else {
+            format!(": now {}::{m}", now.join(format!("::{m} or ").as_str()))
+        };
         found.push((line_of(whole.start()), whole.as_str().to_string(), format!("there is no crate `shared`{hint}")));
     }
 
