@@ -7,11 +7,12 @@
 //!   names in [`NOT_CRATES`];
 //! - a path into a crate (`fraudwatch_monitor::log_reader`) whose module or root item does not exist;
 //! - a path into `shared` as a crate: there is none (it says which crate holds that module now, if one does);
-//! - a `shared/` path that is no file or folder of the repository.
+//! - a `shared/` path that is no file or folder of the repository;
+//! - a relative Markdown link whose file, or whose heading anchor, does not exist.
 
 use regex::Regex;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -188,6 +189,60 @@ fn stale_names(text: &str, known: &Known) -> Vec<(usize, String, String)> {
     found
 }
 
+/// The anchors GitHub gives a Markdown file's headings: lower-cased, punctuation other than `-` and `_` dropped,
+/// spaces as `-`; a repeated heading gets `-1`, `-2`, ….
+fn anchors(markdown: &str) -> BTreeSet<String> {
+    let (mut seen, mut out, mut in_code) = (BTreeMap::<String, usize>::new(), BTreeSet::new(), false);
+    for line in markdown.lines() {
+        if line.starts_with("```") {
+            in_code = !in_code;
+        }
+        let level = line.chars().take_while(|&c| c == '#').count();
+        let Some(title) = line[level..].strip_prefix(' ').filter(|_| !in_code && (1..=6).contains(&level)) else {
+            continue;
+        };
+        let slug: String = title
+            .trim()
+            .to_lowercase()
+            .chars()
+            .filter(|&c| c.is_alphanumeric() || c == '-' || c == '_' || c == ' ')
+            .map(|c| if c == ' ' { '-' } else { c })
+            .collect();
+        let repeats = seen.entry(slug.clone()).or_default();
+        out.insert(if *repeats == 0 { slug } else { format!("{slug}-{repeats}") });
+        *repeats += 1;
+    }
+    out
+}
+
+/// Every relative link of a Markdown file (in `dir`) whose file or heading does not exist, with why.
+fn broken_links(dir: &Path, markdown: &str) -> Vec<String> {
+    let code = Regex::new(r"(?s)```.*?```").unwrap();
+    let link = Regex::new(r"\]\(([^)\s]+)\)").unwrap();
+    let prose = code.replace_all(markdown, "");
+    let mut broken = Vec::new();
+    for target in link.captures_iter(&prose).map(|c| c[1].to_string()) {
+        if ["http://", "https://", "mailto:"].iter().any(|scheme| target.starts_with(scheme)) {
+            continue;
+        }
+        let (path, anchor) = target.split_once('#').unwrap_or((&target, ""));
+        let file = if path.is_empty() { None } else { Some(dir.join(path)) };
+        let text = match &file {
+            Some(f) if !f.exists() => {
+                broken.push(format!("{target}: no file {}", f.display()));
+                continue;
+            }
+            Some(f) if f.extension().is_some_and(|e| e == "md") => std::fs::read_to_string(f).unwrap(),
+            Some(_) => continue,
+            None => markdown.to_string(),
+        };
+        if !anchor.is_empty() && !anchors(&text).contains(anchor) {
+            broken.push(format!("{target}: no heading with anchor #{anchor}"));
+        }
+    }
+    broken
+}
+
 fn tracked_files(repo: &Path) -> Vec<String> {
     let out = Command::new("git").arg("-C").arg(repo).args(["ls-files", "-z"]).output().expect("git runs");
     assert!(out.status.success(), "git ls-files: {}", String::from_utf8_lossy(&out.stderr));
@@ -241,4 +296,29 @@ fn canary_stale_names_are_caught_and_real_ones_pass() {
                 shared/tests/fixtures/.*\\.json, shared/, ../shared/x, github-deploy-fraudwatch-ops, \
                 fraudwatch-prod-PredictionLogQueue, fraudwatch_prod.labels, fraudwatch_predictions_total";
     assert_eq!(stale_names(real, &known), []);
+}
+
+#[test]
+fn every_relative_markdown_link_names_an_existing_file_and_heading() {
+    let repo = repo_root();
+    let mut broken = Vec::new();
+    for file in tracked_files(&repo).into_iter().filter(|f| f.ends_with(".md")) {
+        let path = repo.join(&file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        broken.extend(broken_links(path.parent().unwrap(), &text).into_iter().map(|b| format!("{file}: {b}")));
+    }
+    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+}
+
+#[test]
+fn canary_a_missing_file_or_heading_is_a_broken_link() {
+    let docs = repo_root().join("docs");
+    let page = "# Storage (`x::y`)\n## Storage (`x::y`)\n```\n# not a heading\n```\n\
+                [a](#storage-xy) [b](#storage-xy-1) [c](#not-a-heading) [d](architecture.md#dependency-rules)\n\
+                [e](architecture.md#no-such-rules) [f](no-such-page.md) [g](../README.md) [h](https://example.com/x)";
+    let broken = broken_links(&docs, page);
+    assert_eq!(broken.len(), 3, "{broken:?}");
+    assert!(broken[0].starts_with("#not-a-heading: no heading"), "{broken:?}");
+    assert!(broken[1].starts_with("architecture.md#no-such-rules: no heading"), "{broken:?}");
+    assert!(broken[2].starts_with("no-such-page.md: no file"), "{broken:?}");
 }
