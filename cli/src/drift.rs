@@ -1,5 +1,5 @@
 //! `fraudctl drift`: compares two files the way drift-check compares a window with the model's reference
-//! (`shared::drift`, Evidently-equal statistics), e.g. before shipping a new reference, or to replay an
+//! (`fraudwatch_monitor::drift`, Evidently-equal statistics), e.g. before shipping a new reference, or to replay an
 //! exported window offline.
 
 use std::fmt::Write;

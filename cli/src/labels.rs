@@ -1,4 +1,4 @@
-//! `fraudctl labels push FILE`: uploads a file of ground-truth labels (JSON lines or CSV, `shared::label`'s record)
+//! `fraudctl labels push FILE`: uploads a file of ground-truth labels (JSON lines or CSV, `fraudwatch_core::label`'s record)
 //! to `labels/dt=YYYY-MM-DD/<batch id>.jsonl`, the layout `POST /labels` writes and the quality check and the Glue
 //! table read. The file is checked first: a file with a bad record is refused whole, every problem listed by line
 //! and field, and nothing is uploaded. CSV is converted to JSON lines (the format Athena reads).

@@ -1,4 +1,4 @@
-//! `fraudctl model`: the model registry in S3 (`shared::registry`). Push a version, list, show, promote
+//! `fraudctl model`: the model registry in S3 (`fraudwatch_core::registry`). Push a version, list, show, promote
 //! one to champion, roll back. predict serves the champion from its next cold start; nothing is redeployed.
 
 use std::path::PathBuf;

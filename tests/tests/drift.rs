@@ -307,7 +307,7 @@ async fn corrupt_objects_and_objects_gone_when_read_are_skipped_and_counted() ->
 }
 
 #[tokio::test]
-async fn a_large_window_is_sampled_uniformly_and_reproducibly() -> Result<()> {
+async fn a_large_window_is_sampled_down_to_max_rows_and_reproducibly() -> Result<()> {
     let records = logged(&legit_rows()?, DAY_START)?;
     let s3 = bucket_with(log_objects(&records)).await?;
     let gateway = Pushgateway::start().await?;

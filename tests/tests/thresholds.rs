@@ -260,7 +260,7 @@ fn the_labels_glue_table_s_columns_are_the_label_record_s_fields() {
             assert!(fields.contains(&key.as_str()), "{key} has no column");
         }
     }
-    // `!Sub s3://${DataBucket}/labels/dt=${!dt}/`: the layout of shared::label's keys.
+    // `!Sub s3://${DataBucket}/labels/dt=${!dt}/`: the layout of fraudwatch_core::label's keys.
     let location = format!("{:?}", table["Parameters"]["storage.location.template"]);
     let day = time::macros::date!(2026 - 11 - 22);
     let layout = fraudwatch_core::label::label_partition_prefix(day).replace("2026-11-22", "${!dt}");

@@ -1,5 +1,5 @@
 //! The drift-check Lambda: on its EventBridge schedule (or a manual invocation naming a window) it reads
-//! the window's prediction logs, compares them with the model's reference (`shared::drift`), saves the
+//! the window's prediction logs, compares them with the model's reference (`fraudwatch_monitor::drift`), saves the
 //! report to `drift-reports/dt=YYYY-MM-DD/<run_id>.{json,html}` and pushes the verdict to the
 //! Pushgateway.
 //!

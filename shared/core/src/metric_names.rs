@@ -197,7 +197,7 @@ mod tests {
             })
             .collect();
         let emitted: BTreeSet<&str> = super::ALL.iter().copied().collect();
-        assert_eq!(documented, emitted, "docs/contracts.md vs shared::metric_names");
+        assert_eq!(documented, emitted, "docs/contracts.md vs fraudwatch_core::metric_names");
         assert!(section.contains(&format!("`{}`", super::EMF_NAMESPACE)));
     }
 }

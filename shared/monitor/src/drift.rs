@@ -1,6 +1,6 @@
 //! Data drift between the model's reference sample and a window of traffic, computed as Evidently 0.7's
 //! `DataDriftPreset` computes it for numerical columns with its defaults, so a number here and one from an
-//! Evidently notebook on the same data agree (`shared/tests/drift.rs` pins every step against scipy):
+//! Evidently notebook on the same data agree (`shared/monitor/tests/drift.rs` pins every step against scipy):
 //!
 //! - NaN and ±inf are dropped from each column first;
 //! - a reference of ≤ 1,000 rows: two-sample Kolmogorov-Smirnov ([`ks`]), score = p-value, drift when

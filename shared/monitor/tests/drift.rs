@@ -1,4 +1,4 @@
-//! `shared::drift` against `fixtures/drift_expected.json`: every case computed by scipy/numpy the way
+//! `fraudwatch_monitor::drift` against `shared/tests/fixtures/drift_expected.json`: every case computed by scipy/numpy the way
 //! Evidently 0.7 computes it (training/drift_expected.py), and the whole-dataset cases against
 //! `fixtures/evidently_expected.json`, Evidently 0.7.21's own DataDriftPreset on the same rows
 //! (training/evidently_expected.py). Statistics agree to ~1e-9 relative, p-values to 1e-9 absolute.
@@ -249,8 +249,8 @@ fn whole_dataset_verdicts_equal_drift_expected_py() {
 
 /// Evidently 0.7.21's own DataDriftPreset on the same rows (training/evidently_expected.py): every one of the 29
 /// features and the prediction gets Evidently's test, threshold, score and verdict. Evidently counts the
-/// prediction as a 30th column in its dataset share; fraudwatch reports it apart from the 29 features (README,
-/// "Drift"), so the dataset verdicts are compared with the prediction counted the way Evidently counts it.
+/// prediction as a 30th column in its dataset share; fraudwatch reports it apart from the 29 features
+/// (docs/contracts.md, "Pushgateway (drift-check)"), so the dataset verdicts are compared with the prediction counted the way Evidently counts it.
 #[test]
 fn whole_dataset_column_scores_and_verdicts_equal_evidently_0_7_21() {
     let text = std::fs::read_to_string(repo().join("shared/tests/fixtures/evidently_expected.json")).unwrap();
@@ -318,11 +318,14 @@ fn the_summary_line_names_the_drifted_features_and_a_window_too_small_to_judge()
 }
 
 #[test]
-fn live_like_traffic_no_longer_raises_prediction_drift() {
+fn live_like_traffic_raises_no_prediction_drift_in_rust_nor_in_the_scipy_fixture() {
     // The reason the reference was redrawn at live prevalence: fraud-free traffic scored 0.101 (> 0.1)
     // against the old stratified reference.
-    let e = &case("dataset_no_incident_legit_only")["expected"]["prediction"];
+    let c = case("dataset_no_incident_legit_only");
+    let e = &c["expected"]["prediction"];
     assert!(!e["drifted"].as_bool().unwrap() && e["score"].as_f64().unwrap() < 0.05, "{e}");
+    let p = dataset_case_drift(c).prediction.unwrap();
+    assert!(!p.drifted && p.score < 0.05, "{p:?}");
 }
 
 fn record(features: [f32; FEATURE_COUNT], p: f32, threshold: f32) -> PredictionLogRecord {
