@@ -12,7 +12,8 @@ const TEMPLATE: &str = "infra/prometheus/alertmanager-templates/fraudwatch.tmpl"
 fn config_problems(config: &Value, template: &str) -> Vec<String> {
     let mut problems = Vec::new();
     let route = &config["route"];
-    let matchers: Vec<&Value> = one_or_many(&route["routes"]).into_iter().flat_map(|r| one_or_many(&r["matchers"])).collect();
+    let matchers: Vec<&Value> =
+        one_or_many(&route["routes"]).into_iter().flat_map(|r| one_or_many(&r["matchers"])).collect();
     for severity in ["critical", "warning", "info"] {
         if !matchers.contains(&&Value::from(format!("severity=\"{severity}\""))) {
             problems.push(format!("no route for severity={severity}"));
@@ -35,7 +36,8 @@ fn config_problems(config: &Value, template: &str) -> Vec<String> {
     }
     for receiver in one_or_many(&config["receivers"]) {
         for email in one_or_many(&receiver["email_configs"]) {
-            let uses_templates = ["html", "text"].iter().all(|part| email[*part].as_str().is_some_and(|t| t.contains("fraudwatch.")));
+            let uses_templates =
+                ["html", "text"].iter().all(|part| email[*part].as_str().is_some_and(|t| t.contains("fraudwatch.")));
             if !uses_templates {
                 let name = receiver["name"].as_str().unwrap_or("?");
                 problems.push(format!("receiver {name}: e-mail must use the fraudwatch templates (html and text)"));

@@ -15,7 +15,11 @@ fn skip_problems(path: &str, template: &Value) -> (usize, Vec<String>) {
         for skip in one_or_many(&resource["Metadata"]["checkov"]["skip"]) {
             skips += 1;
             if skip["comment"].as_str().is_none_or(|c| c.trim().chars().count() < MIN_REASON_CHARS) {
-                problems.push(format!("{path} {}: checkov skip {:?} has no real reason", name.as_str().unwrap_or("?"), skip["id"]));
+                problems.push(format!(
+                    "{path} {}: checkov skip {:?} has no real reason",
+                    name.as_str().unwrap_or("?"),
+                    skip["id"]
+                ));
             }
         }
     }

@@ -209,8 +209,9 @@ fn canary_trust_policy_update_without_a_condition() {
 
 #[test]
 fn canary_bucket_write_wildcard() {
-    let problems =
-        with_statement("{Sid: canary, Effect: Allow, Action: s3:PutBucket*, Resource: 'arn:aws:s3:::${StackNamePrefix}*'}");
+    let problems = with_statement(
+        "{Sid: canary, Effect: Allow, Action: s3:PutBucket*, Resource: 'arn:aws:s3:::${StackNamePrefix}*'}",
+    );
     assert_reported(&problems, "canary: s3:PutBucket* grants never-allowed s3:PutBucketAcl");
     assert_reported(&problems, "canary: s3:PutBucket* (covers s3:PutBucketPolicy) without a Condition");
 }
@@ -266,5 +267,8 @@ fn canary_managed_policy_from_outside_the_template() {
     let mut template = oidc_template();
     let arns = template["Resources"]["DeployRole"]["Properties"]["ManagedPolicyArns"].as_sequence_mut().unwrap();
     arns.push("arn:aws:iam::aws:policy/AdministratorAccess".into());
-    assert_reported(&deploy_role_problems(&template).1, "managed policy arn:aws:iam::aws:policy/AdministratorAccess is not");
+    assert_reported(
+        &deploy_role_problems(&template).1,
+        "managed policy arn:aws:iam::aws:policy/AdministratorAccess is not",
+    );
 }

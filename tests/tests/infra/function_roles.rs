@@ -18,9 +18,9 @@ fn trust_problems(role: &str, statements: &Value) -> Vec<String> {
         let principal = &statement["Principal"];
         let actions = one_or_many(&statement["Action"]);
         if statement["Effect"] != "Allow" || actions != ["sts:AssumeRole"] || !statement["Condition"].is_null() {
-            problems.push(format!("{role}: a trust statement other than Allow sts:AssumeRole for Lambda: {statement:?}"));
-        } else if principal.as_mapping().is_none_or(|p| p.len() != 1)
-            || one_or_many(&principal["Service"]) != [LAMBDA]
+            problems
+                .push(format!("{role}: a trust statement other than Allow sts:AssumeRole for Lambda: {statement:?}"));
+        } else if principal.as_mapping().is_none_or(|p| p.len() != 1) || one_or_many(&principal["Service"]) != [LAMBDA]
         {
             problems.push(format!("{role}: trusts {principal:?}, not only {LAMBDA}"));
         }

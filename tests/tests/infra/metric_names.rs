@@ -63,7 +63,12 @@ fn grafana_shows_from_cloudwatch() -> BTreeSet<String> {
         names::LOG_WRITTEN_BY_FALLBACK_TOTAL,
         names::LOG_ONLY_IN_STDOUT_TOTAL,
     ];
-    let aws = ["AWS/ApiGateway/Count", "AWS/ApiGateway/4xx", "AWS/ApiGateway/5xx", "AWS/SQS/ApproximateNumberOfMessagesVisible"];
+    let aws = [
+        "AWS/ApiGateway/Count",
+        "AWS/ApiGateway/4xx",
+        "AWS/ApiGateway/5xx",
+        "AWS/SQS/ApproximateNumberOfMessagesVisible",
+    ];
     emf.iter().map(|m| format!("{EMF_NAMESPACE}/{m}")).chain(aws.map(String::from)).collect()
 }
 
@@ -79,7 +84,8 @@ fn selected_metrics(expr: &str) -> Result<Vec<String>, String> {
                 _ => None,
             };
             if let Some(selector) = selector {
-                let by_matcher = selector.matchers.matchers.iter().filter(|m| m.name == METRIC_NAME).map(|m| m.value.clone());
+                let by_matcher =
+                    selector.matchers.matchers.iter().filter(|m| m.name == METRIC_NAME).map(|m| m.value.clone());
                 self.0.extend(selector.name.clone().into_iter().chain(by_matcher));
             }
             Ok(true)
@@ -181,6 +187,7 @@ fn grafana_problems(dashboard: &Json) -> (usize, Vec<String>) {
         }
     }
     let (mut shown, mut shown_from_cloudwatch) = (BTreeSet::new(), BTreeSet::new());
+    let identifier = Regex::new(r"\b[a-z][A-Za-z0-9_]*\b").unwrap();
     for panel in &panels {
         let at = format!("{GRAFANA} panel {} {}", panel["id"], panel["title"]);
         for key in ["title", "type", "gridPos", "datasource"] {
@@ -203,13 +210,15 @@ fn grafana_problems(dashboard: &Json) -> (usize, Vec<String>) {
                     }
                     // Math over the panel's other queries: each name must be one of their ids.
                     let ids: Vec<&str> = targets.iter().filter_map(|t| t["id"].as_str()).collect();
-                    let identifier = Regex::new(r"\b[a-z][A-Za-z0-9_]*\b").unwrap();
                     for name in identifier.find_iter(expression).map(|m| m.as_str()) {
                         if !ids.contains(&name) {
-                            c.problems.push(format!("{at}: expression {expression:?} names {name:?}, no query of that id"));
+                            c.problems
+                                .push(format!("{at}: expression {expression:?} names {name:?}, no query of that id"));
                         }
                     }
-                } else if let (Some(namespace), Some(metric)) = (target["namespace"].as_str(), target["metricName"].as_str()) {
+                } else if let (Some(namespace), Some(metric)) =
+                    (target["namespace"].as_str(), target["metricName"].as_str())
+                {
                     let dimensions = target["dimensions"].as_object().cloned().unwrap_or_default();
                     if namespace == EMF_NAMESPACE && dimensions.get(EMF_STAGE_DIMENSION) != Some(&"$stage".into()) {
                         c.problems.push(format!("{at}: {EMF_NAMESPACE} query must select dimension stage=$stage"));
@@ -275,7 +284,11 @@ fn template_problems(template: &Value) -> (usize, Vec<String>) {
             Some("AWS::CloudWatch::Alarm") => {
                 alarms += 1;
                 let metrics: Vec<&Value> = if properties["MetricName"].is_null() {
-                    one_or_many(&properties["Metrics"]).into_iter().map(|m| &m["MetricStat"]["Metric"]).filter(|m| !m.is_null()).collect()
+                    one_or_many(&properties["Metrics"])
+                        .into_iter()
+                        .map(|m| &m["MetricStat"]["Metric"])
+                        .filter(|m| !m.is_null())
+                        .collect()
                 } else {
                     vec![properties]
                 };
@@ -283,13 +296,15 @@ fn template_problems(template: &Value) -> (usize, Vec<String>) {
                     c.problems.push(format!("{at}: no metric"));
                 }
                 for metric in metrics {
-                    let dimensions: Vec<String> = one_or_many(&metric["Dimensions"]).into_iter().map(|d| cfn_text(&d["Name"])).collect();
+                    let dimensions: Vec<String> =
+                        one_or_many(&metric["Dimensions"]).into_iter().map(|d| cfn_text(&d["Name"])).collect();
                     let dimensions: Vec<&str> = dimensions.iter().map(String::as_str).collect();
                     c.cloudwatch(&at, &cfn_text(&metric["Namespace"]), &cfn_text(&metric["MetricName"]), &dimensions);
                 }
                 let description = cfn_text(&properties["AlarmDescription"]);
                 if !severity.is_match(&description) {
-                    c.problems.push(format!("{at}: AlarmDescription must start with its severity (Critical. / Warning.)"));
+                    c.problems
+                        .push(format!("{at}: AlarmDescription must start with its severity (Critical. / Warning.)"));
                 }
                 if critical.is_match(&description) != cfn_text(&properties["AlarmActions"]).contains("PageTopic") {
                     c.problems.push(format!("{at}: critical alarms (and only they) notify PageTopic"));
@@ -305,7 +320,8 @@ fn template_problems(template: &Value) -> (usize, Vec<String>) {
 /// A `DashboardBody: !Sub` (its parameters replaced by placeholders so it parses as JSON): each widget's metrics.
 fn cloudwatch_dashboard(c: &mut Checker, at: &str, body: &Value) {
     let parameter = Regex::new(r"\$\{([^}!]+)\}").unwrap();
-    let body = parameter.replace_all(&cfn_text(body), |p: &regex::Captures| {
+    let text = cfn_text(body);
+    let body = parameter.replace_all(&text, |p: &regex::Captures| {
         // The one parameter written as a JSON number (the threshold line); every other one is inside a string.
         if &p[1] == "FraudRateThreshold" { "0" } else { "X" }.to_string()
     });
@@ -492,7 +508,8 @@ fn template_after(resource: &str, edit: impl FnOnce(&mut Value)) -> Vec<String> 
 
 #[test]
 fn canary_alarm_on_a_misspelt_aws_metric() {
-    let problems = template_after("PredictionLogQueueAgeAlarm", |p| p["MetricName"] = "ApproximateAgeOfOldestMesage".into());
+    let problems =
+        template_after("PredictionLogQueueAgeAlarm", |p| p["MetricName"] = "ApproximateAgeOfOldestMesage".into());
     assert_reported(&problems, "AWS/SQS has no metric \"ApproximateAgeOfOldestMesage\"");
 }
 
@@ -543,7 +560,10 @@ fn canary_cloudwatch_dashboard_search_for_a_misspelt_metric() {
         let body = dashboard_body(p);
         *body = body.replace(names::LOG_OBJECT_FAILURES_TOTAL, "fraudwatch_log_object_failure_total");
     });
-    assert_reported(&problems, "FraudWatch metric \"fraudwatch_log_object_failure_total\" is not one the functions emit");
+    assert_reported(
+        &problems,
+        "FraudWatch metric \"fraudwatch_log_object_failure_total\" is not one the functions emit",
+    );
 }
 
 #[test]

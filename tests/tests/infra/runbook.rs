@@ -42,9 +42,12 @@ fn anchors(markdown: &str) -> BTreeSet<String> {
 fn runbook_problems(runbook: &str, rules: &Value, template: &Value) -> (usize, Vec<String>) {
     let mut links = Vec::new();
     let mut problems = Vec::new();
-    for rule in rules["groups"].as_sequence().expect("groups").iter().flat_map(|g| g["rules"].as_sequence().expect("rules")) {
+    for rule in
+        rules["groups"].as_sequence().expect("groups").iter().flat_map(|g| g["rules"].as_sequence().expect("rules"))
+    {
         if let Some(alert) = rule["alert"].as_str() {
-            links.push((alert.to_string(), rule["annotations"]["runbook_url"].as_str().unwrap_or_default().to_string()));
+            links
+                .push((alert.to_string(), rule["annotations"]["runbook_url"].as_str().unwrap_or_default().to_string()));
         }
     }
     let link = Regex::new(r"docs/runbook\.md#[\w-]+").unwrap();
