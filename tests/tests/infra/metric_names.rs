@@ -574,3 +574,45 @@ fn canary_cloudwatch_dashboard_widget_on_a_misspelt_metric() {
     });
     assert_reported(&problems, "AWS/Lambda has no metric \"Throttle\"");
 }
+
+#[test]
+fn canary_alert_rule_without_a_metric() {
+    let mut rules = rules();
+    rules["groups"][0]["rules"][0]["expr"] = "vector(1) > 0".into();
+    assert_reported(&rule_problems(&rules).1, "no metric in \"vector(1) > 0\"");
+}
+
+#[test]
+fn canary_grafana_without_the_dlq_panel() {
+    let problems = grafana_after(|d| {
+        let panels = d["panels"].as_array_mut().unwrap();
+        panels.retain(|p| !p.to_string().contains("ApproximateNumberOfMessagesVisible"));
+    });
+    assert_reported(&problems, "no CloudWatch panel shows AWS/SQS/ApproximateNumberOfMessagesVisible");
+}
+
+#[test]
+fn canary_grafana_panel_without_title_or_targets() {
+    let problems = grafana_after(|d| {
+        let panel = d["panels"].as_array_mut().unwrap().iter_mut().find(|p| p["type"] != "row").unwrap();
+        let panel = panel.as_object_mut().unwrap();
+        panel.remove("title");
+        panel.remove("targets");
+    });
+    assert_reported(&problems, "missing title");
+    assert_reported(&problems, "no targets");
+}
+
+#[test]
+fn canary_grafana_dashboard_without_uid() {
+    let problems = grafana_after(|d| {
+        d.as_object_mut().unwrap().remove("uid");
+    });
+    assert_reported(&problems, "fraudwatch.json: missing uid");
+}
+
+#[test]
+fn canary_cloudwatch_dashboard_that_is_not_json() {
+    let problems = template_after("OperationsDashboard", |p| dashboard_body(p).push(','));
+    assert_reported(&problems, "OperationsDashboard: DashboardBody is not JSON");
+}
