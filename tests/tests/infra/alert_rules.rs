@@ -32,7 +32,7 @@ const VERDICTS: [&str; 11] = [
 ];
 
 /// The alerting rules (recording rules left out).
-pub(crate) fn alerts(rules: &Value) -> Vec<&Value> {
+fn alerts(rules: &Value) -> Vec<&Value> {
     let groups = rules["groups"].as_sequence().expect("groups");
     groups.iter().flat_map(|g| g["rules"].as_sequence().expect("rules")).filter(|r| !r["alert"].is_null()).collect()
 }
