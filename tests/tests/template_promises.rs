@@ -36,7 +36,7 @@ fn queued_logs_are_kept_14_days_and_their_age_alarms_long_before() {
     assert_eq!(yaml_number(&alarm["Threshold"]), 3600.0);
     assert_eq!(alarm["ComparisonOperator"], "GreaterThanThreshold");
     assert!(!alarm["AlarmActions"].as_sequence().unwrap().is_empty());
-    // Its runbook link is checked with every other alarm's by scripts/lint-infra ("runbook anchors").
+    // Its runbook link is checked with every other alarm's by tests/tests/infra/runbook.rs.
     assert!(alarm["AlarmDescription"].as_str().unwrap().contains("docs/runbook.md#"));
 }
 

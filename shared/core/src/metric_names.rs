@@ -1,6 +1,6 @@
 //! Metric names: the one list used by the EMF emitters, the Pushgateway push, the alert rules' tests and the
 //! dashboards. docs/contracts.md lists the same names (the test below fails when the two differ), and
-//! `scripts/lint-infra` checks every name a dashboard, rule or alarm uses against docs/contracts.md.
+//! tests/tests/infra/metric_names.rs checks every name a dashboard, rule or alarm uses against this list.
 
 /// CloudWatch namespace of the EMF metrics.
 pub const EMF_NAMESPACE: &str = "FraudWatch";
