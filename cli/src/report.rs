@@ -7,6 +7,8 @@ use std::fmt::Write as _;
 use anyhow::{Context, Result};
 use aws_sdk_s3::error::DisplayErrorContext;
 use fraudwatch_monitor::drift::report::{DriftReport, DRIFT_REPORT_PREFIX};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 
 #[derive(clap::Args)]
 pub struct ReportArgs {
@@ -55,12 +57,13 @@ async fn newest_report(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<String> 
 }
 
 fn render(r: &DriftReport) -> String {
+    let at = |t: OffsetDateTime| t.format(&Rfc3339).unwrap_or_else(|_| t.to_string());
     let mut out = format!(
         "run {} · model {} · window {} .. {} · {} rows · {} corrupt objects{}\n{}\n",
         r.run_id,
         r.model_version,
-        r.window.start,
-        r.window.end,
+        at(r.window.start),
+        at(r.window.end),
         r.window_rows,
         r.corrupt_objects,
         if r.sampling.sampled { " · sampled" } else { "" },
@@ -74,7 +77,8 @@ fn render(r: &DriftReport) -> String {
         let _ = writeln!(
             out,
             "\nmodel quality (labels joined to the predictions of {} .. {}):",
-            quality.window.start, quality.window.end
+            at(quality.window.start),
+            at(quality.window.end)
         );
         out += &crate::quality::table(quality);
     }

@@ -112,7 +112,7 @@ fn step(what: &str) {
 }
 
 fn indented(text: &str) -> String {
-    text.lines().map(|line| format!("  {line}\n")).collect()
+    text.lines().map(|line| if line.is_empty() { "\n".into() } else { format!("  {line}\n") }).collect()
 }
 
 fn local(port: u16) -> String {
@@ -529,10 +529,10 @@ impl Stack {
         let since = std::fs::metadata(self.dir.join("drift-started"))?.modified()?;
         let newest_mail = |since: SystemTime| -> Result<Option<String>> {
             let mails = maildir_messages(&maildir)?;
-            let about = mails
+            let mut about = mails
                 .into_iter()
                 .filter(|m| m.received >= since && m.subject.starts_with("[FIRING") && m.subject.contains(alert));
-            Ok(about.last().map(|m| {
+            Ok(about.next_back().map(|m| {
                 format!("  file     {}\n  subject  {}\n  to       {}", m.path.display(), m.subject, m.to.join(", "))
             }))
         };
