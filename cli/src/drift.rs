@@ -50,16 +50,25 @@ pub fn run(args: DriftArgs) -> anyhow::Result<()> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&comparison)?);
     } else {
-        print!("{}", table(&comparison));
+        print!(
+            "{}",
+            table(comparison.reference_rows, comparison.current_rows, comparison.current_fraud_rate, &comparison.drift)
+        );
     }
     Ok(())
 }
 
-fn table(c: &Comparison) -> String {
-    let d = &c.drift;
+/// The comparison of `current_rows` with `reference_rows` as a table; also how `fraudctl report` shows a drift-check
+/// run's comparison.
+pub(crate) fn table(
+    reference_rows: usize,
+    current_rows: usize,
+    current_fraud_rate: Option<f64>,
+    d: &DatasetDrift,
+) -> String {
     let mut out = format!(
-        "reference {} rows, current {} rows\n{:<18} {:<12} {:>12} {:>10} {:<8} {:>10}\n",
-        c.reference_rows, c.current_rows, "column", "method", "score", "threshold", "drifted", "psi"
+        "reference {reference_rows} rows, current {current_rows} rows\n{:<18} {:<12} {:>12} {:>10} {:<8} {:>10}\n",
+        "column", "method", "score", "threshold", "drifted", "psi"
     );
     for f in d.features.iter().chain(&d.prediction) {
         let _ = writeln!(
@@ -93,7 +102,7 @@ fn table(c: &Comparison) -> String {
         ),
         None => writeln!(out, "prediction drift: not measured (both sides need fraud_probability)"),
     };
-    if let Some(rate) = c.current_fraud_rate {
+    if let Some(rate) = current_fraud_rate {
         let _ = writeln!(out, "current fraud rate (flagged): {:.4} %", rate * 100.0);
     }
     out

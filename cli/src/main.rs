@@ -8,6 +8,7 @@ mod labels;
 mod logs;
 mod model;
 mod quality;
+mod report;
 mod traffic;
 
 use clap::{Parser, Subcommand};
@@ -35,6 +36,8 @@ enum Command {
     Model(model::ModelArgs),
     /// Model quality from a predictions file and a labels file, as drift-check computes it.
     Quality(quality::QualityArgs),
+    /// Print a drift-check run's saved report (the newest, or one key) as the drift and quality tables.
+    Report(report::ReportArgs),
     /// Replay real transactions against a predict endpoint: normal traffic or an incident.
     Traffic(traffic::TrafficArgs),
 }
@@ -47,6 +50,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Drift(args) => drift::run(args),
         Command::Labels(args) => labels::run(&s3().await?, args).await,
         Command::Quality(args) => quality::run(args),
+        Command::Report(args) => report::run(&s3().await?, args).await,
         Command::Logs(args) => logs::run(&s3().await?, args).await,
         Command::Model(args) => model::run(&s3().await?, args).await,
         Command::Traffic(args) => traffic::run(args).await,

@@ -102,7 +102,8 @@ fn read_records(path: &Path) -> Result<Vec<PredictionLogRecord>> {
         .collect()
 }
 
-fn table(q: &QualityReport) -> String {
+/// The report section as a table; also how `fraudctl report` shows a drift-check run's quality section.
+pub(crate) fn table(q: &QualityReport) -> String {
     let opt = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
     let mut out = format!("{}\n", q.summary);
     let _ = writeln!(

@@ -3,7 +3,7 @@
 //! writes every message it receives into a maildir.
 //!
 //! The checked-in configuration is made runnable here by [`local_alertmanager_config`], which the local
-//! stack (`scripts/up`, through the `local-alertmanager-config` binary) uses too: routing, grouping,
+//! stack (`scripts/up`, through the `local-stack` binary) uses too, with [`local_prometheus_config`]: routing, grouping,
 //! inhibition, receivers and templates stay as committed.
 
 use std::path::{Path, PathBuf};
@@ -52,6 +52,26 @@ pub fn local_alertmanager_config(smtp: &str) -> Result<String> {
     Ok(serde_norway::to_string(&config)?)
 }
 
+/// The checked-in `infra/prometheus/prometheus.yml` made runnable on this machine: its rule files found by absolute
+/// path (the configuration is written elsewhere), scraped and evaluated every `interval` instead of every 30 s so
+/// that someone watching `scripts/up --incident` sees the alert soon after the push. Targets stay as committed.
+pub fn local_prometheus_config(interval: Duration) -> Result<String> {
+    let dir = repo_root().join("infra/prometheus");
+    let path = dir.join("prometheus.yml");
+    let mut config: Value = serde_norway::from_str(&std::fs::read_to_string(&path)?)
+        .with_context(|| format!("{} is not YAML", path.display()))?;
+    let every = format!("{}s", interval.as_secs().max(1));
+    let global = config.get_mut("global").and_then(Value::as_mapping_mut).context("no global")?;
+    global.insert("scrape_interval".into(), every.clone().into());
+    global.insert("evaluation_interval".into(), every.into());
+    let rule_files = config.get_mut("rule_files").and_then(Value::as_sequence_mut).context("no rule_files")?;
+    for rule_file in rule_files.iter_mut() {
+        let relative = rule_file.as_str().context("rule_files: a path")?;
+        *rule_file = Value::from(dir.join(relative).to_string_lossy().into_owned());
+    }
+    Ok(serde_norway::to_string(&config)?)
+}
+
 /// Sets the local group wait and interval on `route` and every route below it (each may set its own).
 fn set_local_timing(route: &mut Value) {
     if let Some(route) = route.as_mapping_mut() {
@@ -97,6 +117,8 @@ pub fn runbook_link(runbook_url: &str) -> Result<String> {
 pub struct Mail {
     /// The maildir file holding it.
     pub path: PathBuf,
+    /// When it landed (the file's modification time).
+    pub received: std::time::SystemTime,
     pub subject: String,
     pub to: Vec<String>,
     /// The text/plain part, decoded.
@@ -118,6 +140,7 @@ impl Mail {
             .unwrap_or_default();
         Ok(Mail {
             path: path.to_path_buf(),
+            received: std::fs::metadata(path)?.modified()?,
             subject: message.subject().unwrap_or_default().to_string(),
             to,
             text: message.body_text(0).unwrap_or_default().into_owned(),
@@ -137,15 +160,20 @@ pub struct SmtpServer {
 impl SmtpServer {
     pub async fn start() -> Result<Self> {
         let dir = tempfile::tempdir()?;
-        let mut cmd = Command::new(find_binary("aiosmtpd")?);
-        // -n: do not try to drop privileges to `nobody`.
-        cmd.args(["-n", "-l", "127.0.0.1:0", "-c", "aiosmtpd.handlers.Mailbox"]).arg(dir.path().join("maildir"));
-        let process = ServerProcess::spawn("aiosmtpd", cmd, dir.path())?;
+        let process = ServerProcess::spawn("aiosmtpd", Self::command(0, &dir.path().join("maildir"))?, dir.path())?;
         // It listens once it is ready to take mail.
         let port = listening_port(process.pid().context("just spawned")?, Duration::from_secs(30))
             .await
             .with_context(|| format!("aiosmtpd; log:\n{}", process.log_tail()))?;
         Ok(SmtpServer { _process: process, port, dir })
+    }
+
+    /// `aiosmtpd` on `port` (0: the kernel picks), writing into the maildir `maildir`.
+    pub fn command(port: u16, maildir: &Path) -> Result<Command> {
+        let mut cmd = Command::new(find_binary("aiosmtpd")?);
+        // -n: do not try to drop privileges to `nobody`.
+        cmd.args(["-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"]).arg(maildir);
+        Ok(cmd)
     }
 
     /// `127.0.0.1:<port>`, as Alertmanager's `smarthost` names it.
@@ -160,16 +188,7 @@ impl SmtpServer {
 
     /// Every message received so far, oldest first.
     pub fn messages(&self) -> Result<Vec<Mail>> {
-        let mut files: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
-        for sub in ["new", "cur"] {
-            let Ok(entries) = std::fs::read_dir(self.maildir().join(sub)) else { continue };
-            for entry in entries {
-                let entry = entry?;
-                files.push((entry.metadata()?.modified()?, entry.path()));
-            }
-        }
-        files.sort();
-        files.iter().map(|(_, path)| Mail::read(path)).collect()
+        maildir_messages(&self.maildir())
     }
 
     /// The first message that `wanted` accepts among those after the first `after` received, once it has arrived.
@@ -195,6 +214,20 @@ impl SmtpServer {
     }
 }
 
+/// Every message in `maildir`, oldest first.
+pub fn maildir_messages(maildir: &Path) -> Result<Vec<Mail>> {
+    let mut files: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
+    for sub in ["new", "cur"] {
+        let Ok(entries) = std::fs::read_dir(maildir.join(sub)) else { continue };
+        for entry in entries {
+            let entry = entry?;
+            files.push((entry.metadata()?.modified()?, entry.path()));
+        }
+    }
+    files.sort();
+    files.iter().map(|(_, path)| Mail::read(path)).collect()
+}
+
 /// Debian's Prometheus Alertmanager with the checked-in configuration ([`local_alertmanager_config`]),
 /// delivering to `smtp`.
 pub struct Alertmanager {
@@ -208,14 +241,20 @@ impl Alertmanager {
         let dir = tempfile::tempdir()?;
         let config = dir.path().join("alertmanager.yml");
         std::fs::write(&config, local_alertmanager_config(&smtp.address())?)?;
-        let mut cmd = Command::new(find_binary("prometheus-alertmanager")?);
-        cmd.arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.path={}", dir.path().join("data").display()))
-            .arg("--web.listen-address=127.0.0.1:0")
-            // A single instance: no gossip port.
-            .arg("--cluster.listen-address=");
+        let cmd = Self::command(&config, &dir.path().join("data"), 0)?;
         let (process, port) = ServerProcess::start_on_any_port("alertmanager", cmd, dir.path(), "/-/ready").await?;
         Ok(Alertmanager { _process: process, port, _dir: dir })
+    }
+
+    /// Alertmanager with `config`, its state in `storage`, on `port` (0: the kernel picks).
+    pub fn command(config: &Path, storage: &Path, port: u16) -> Result<Command> {
+        let mut cmd = Command::new(find_binary("prometheus-alertmanager")?);
+        cmd.arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.path={}", storage.display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            // A single instance: no gossip port.
+            .arg("--cluster.listen-address=");
+        Ok(cmd)
     }
 
     pub fn url(&self) -> String {

@@ -20,7 +20,6 @@ impl LambdaEmulator {
     /// (the first request builds the function if it is not built yet).
     pub async fn start(env: &[(&str, String)]) -> Result<Self> {
         let logs = tempfile::tempdir()?;
-        let env_vars: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
         // `cargo lambda watch -P 0` binds its default port 9000 instead of letting the kernel choose, so a port
         // is picked here; the emulator must then be the process listening on it (read back from /proc), or
         // the pick is retried: another process that took the port in between cannot be mistaken for it.
@@ -29,28 +28,7 @@ impl LambdaEmulator {
             loop {
                 attempt += 1;
                 let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-                let mut cmd = Command::new(find_binary("cargo-lambda")?);
-                cmd.current_dir(repo_root()).args([
-                    "lambda",
-                    "watch",
-                    "--ignore-changes",
-                    "--quiet",
-                    "-A",
-                    "127.0.0.1",
-                    "-P",
-                    &port.to_string(),
-                ]);
-                for var in &env_vars {
-                    cmd.args(["--env-var", var]);
-                }
-                // Not the variables cargo sets for this test (CARGO_MANIFEST_DIR, CARGO_PKG_NAME, ...): ring's build
-                // script re-runs when they change, so the watch's `cargo run` would rebuild ring and everything above
-                // it (8+ minutes here) instead of running the binaries `cargo build --workspace --bins` made.
-                for (name, _) in std::env::vars_os() {
-                    if name.to_str().is_some_and(is_set_by_cargo_for_a_crate) {
-                        cmd.env_remove(name);
-                    }
-                }
+                let cmd = Self::command(port, env)?;
                 let mut process = ServerProcess::spawn("cargo-lambda-watch", cmd, logs.path())?;
                 let pid = process.pid().context("just spawned")?;
                 match listening_port(pid, Duration::from_secs(60)).await {
@@ -65,10 +43,45 @@ impl LambdaEmulator {
                 }
             }
         };
-        // The emulator's own server answers at once (404 for the root); then ONE patient request to predict,
-        // whose first invocation may have to build the function. Polling predict instead would queue an
-        // invocation per attempt, and the emulator serves abandoned invocations one by one.
-        process.wait_ready_any_status(&format!("http://127.0.0.1:{port}/"), Duration::from_secs(60)).await?;
+        Self::wait_until_serving(&mut process, port, Duration::from_secs(60)).await?;
+        Ok(LambdaEmulator { _process: process, port, _logs: logs })
+    }
+
+    /// `cargo lambda watch` on `port`, from the repository, with `env` for every function: the binaries are the
+    /// ones built beforehand (`--ignore-changes`: a file saved meanwhile does not restart the functions and cut the
+    /// requests in flight).
+    pub fn command(port: u16, env: &[(&str, String)]) -> Result<Command> {
+        let mut cmd = Command::new(find_binary("cargo-lambda")?);
+        cmd.current_dir(repo_root()).args([
+            "lambda",
+            "watch",
+            "--ignore-changes",
+            "--quiet",
+            "-A",
+            "127.0.0.1",
+            "-P",
+            &port.to_string(),
+        ]);
+        for (name, value) in env {
+            cmd.args(["--env-var", &format!("{name}={value}")]);
+        }
+        // Not the variables cargo sets for this test (CARGO_MANIFEST_DIR, CARGO_PKG_NAME, ...): ring's build
+        // script re-runs when they change, so the watch's `cargo run` would rebuild ring and everything above
+        // it (8+ minutes here) instead of running the binaries `cargo build --workspace --bins` made.
+        for (name, _) in std::env::vars_os() {
+            if name.to_str().is_some_and(is_set_by_cargo_for_a_crate) {
+                cmd.env_remove(name);
+            }
+        }
+        Ok(cmd)
+    }
+
+    /// Waits until the emulator `process` on `port` serves predict: its own server answers within `timeout`
+    /// (404 for the root); then ONE patient request to predict, whose first invocation may have to build the
+    /// function. Polling predict instead would queue an invocation per attempt, and the emulator serves abandoned
+    /// invocations one by one.
+    pub async fn wait_until_serving(process: &mut ServerProcess, port: u16, timeout: Duration) -> Result<()> {
+        process.wait_ready_any_status(&format!("http://127.0.0.1:{port}/"), timeout).await?;
         let health = format!("http://127.0.0.1:{port}/lambda-url/predict/health");
         let response = reqwest::Client::new()
             .get(&health)
@@ -79,7 +92,7 @@ impl LambdaEmulator {
         if !response.status().is_success() {
             bail!("{health} answered {}; emulator log:\n{}", response.status(), process.log_tail());
         }
-        Ok(LambdaEmulator { _process: process, port, _logs: logs })
+        Ok(())
     }
 
     /// The emulator serving predict as the local stack does: its log records go to a new queue `prediction-log` on
@@ -101,6 +114,27 @@ impl LambdaEmulator {
     pub fn function_url(&self, function: &str) -> String {
         format!("http://127.0.0.1:{}/lambda-url/{function}", self.port)
     }
+}
+
+/// Invokes `function` through the emulator's Lambda invoke API at `lambda_api` with `payload`, as an event source or
+/// a scheduler does; returns the function's response body. A handler error is an error here: on AWS it arrives as
+/// 200 with `X-Amz-Function-Error`, and must never be read as a result.
+pub async fn invoke(
+    http: &reqwest::Client,
+    lambda_api: &str,
+    function: &str,
+    payload: &impl serde::Serialize,
+    timeout: Duration,
+) -> Result<String> {
+    let url = format!("{lambda_api}/2015-03-31/functions/{function}/invocations");
+    let response = http.post(&url).json(payload).timeout(timeout).send().await.context("invoke")?;
+    let status = response.status();
+    let function_error = response.headers().contains_key("x-amz-function-error");
+    let body = response.text().await.context("reading the invoke response")?;
+    if !status.is_success() || function_error || body.contains("\"errorType\"") {
+        bail!("{function} failed: {status}: {body}");
+    }
+    Ok(body)
 }
 
 /// The variables cargo sets for the crate it builds or tests (not cargo's own configuration, e.g. CARGO_HOME or

@@ -214,15 +214,21 @@ impl ServerProcess {
 
     /// Polls `url` until it answers with a success status.
     pub async fn wait_ready(&mut self, url: &str, timeout: Duration) -> Result<()> {
-        self.poll(url, timeout, |status| status.is_success()).await
+        self.wait_until(url, timeout, |status| status.is_success()).await
     }
 
     /// Polls `url` until it answers at all (any HTTP status).
     pub async fn wait_ready_any_status(&mut self, url: &str, timeout: Duration) -> Result<()> {
-        self.poll(url, timeout, |_| true).await
+        self.wait_until(url, timeout, |_| true).await
     }
 
-    async fn poll(&mut self, url: &str, timeout: Duration, ready: fn(reqwest::StatusCode) -> bool) -> Result<()> {
+    /// Polls `url` until its answer's status passes `ready`; fails early, with the log's tail, if the server exits.
+    pub async fn wait_until(
+        &mut self,
+        url: &str,
+        timeout: Duration,
+        ready: fn(reqwest::StatusCode) -> bool,
+    ) -> Result<()> {
         let http = reqwest::Client::new();
         let deadline = Instant::now() + timeout;
         loop {
@@ -270,6 +276,12 @@ impl ServerProcess {
         Ok(())
     }
 
+    /// Lets the server outlive this handle (and this process): a long-lived stack, stopped by its pid later.
+    /// Returns the pid.
+    pub fn detach(mut self) -> Option<u32> {
+        self.child.take().map(|child| child.id())
+    }
+
     /// Kills the server (SIGKILL: an abrupt failure, as in an outage).
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -285,18 +297,20 @@ impl Drop for ServerProcess {
     }
 }
 
-fn credentials() -> aws_sdk_s3::config::Credentials {
-    aws_sdk_s3::config::Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "fraudwatch-tests")
-}
-
 /// SDK configuration for a local endpoint, with fast-failing retries and timeouts so outage tests
 /// finish quickly.
 pub fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    sdk_config_as(endpoint, ACCESS_KEY, SECRET_KEY)
+}
+
+/// [`sdk_config`] with other static credentials (the local stack's own).
+pub fn sdk_config_as(endpoint: &str, access_key: &str, secret_key: &str) -> aws_config::SdkConfig {
+    let credentials = aws_sdk_s3::config::Credentials::new(access_key, secret_key, None, None, "fraudwatch-tests");
     aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(REGION))
         .endpoint_url(endpoint)
-        .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(credentials()))
+        .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(credentials))
         .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
         .timeout_config(
             aws_config::timeout::TimeoutConfig::builder()
@@ -361,14 +375,22 @@ impl S3Server {
         Ok(())
     }
 
+    /// `s3s-fs` serving `data` on `port` (0: the kernel picks), checking SigV4 against the one key pair.
+    pub fn command(port: u16, data: &Path, access_key: &str, secret_key: &str) -> Result<Command> {
+        let mut cmd = Command::new(find_binary("s3s-fs")?);
+        cmd.args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--access-key", access_key, "--secret-key", secret_key])
+            .arg(data);
+        Ok(cmd)
+    }
+
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
     /// A real S3 client for this server (path-style, as local servers need).
     pub fn client(&self) -> aws_sdk_s3::Client {
-        let config = aws_sdk_s3::config::Builder::from(&sdk_config(&self.endpoint())).force_path_style(true).build();
-        aws_sdk_s3::Client::from_conf(config)
+        s3_client(&sdk_config(&self.endpoint()))
     }
 
     pub async fn create_bucket(&self, bucket: &str) -> Result<()> {
@@ -396,13 +418,7 @@ impl S3Server {
 
     /// Every key in the bucket under `prefix`, sorted.
     pub async fn keys(&self, bucket: &str, prefix: &str) -> Result<Vec<String>> {
-        let mut pages = self.client().list_objects_v2().bucket(bucket).prefix(prefix).into_paginator().send();
-        let mut keys = Vec::new();
-        while let Some(page) = pages.next().await {
-            keys.extend(page.context("ListObjectsV2")?.contents().iter().filter_map(|o| o.key().map(String::from)));
-        }
-        keys.sort();
-        Ok(keys)
+        bucket_keys(&self.client(), bucket, prefix).await
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -419,10 +435,7 @@ impl S3Server {
     /// (Re)starts the server on the same port and data.
     pub async fn restart(&mut self) -> Result<()> {
         self.stop();
-        let mut cmd = Command::new(find_binary("s3s-fs")?);
-        cmd.args(["--host", "127.0.0.1", "--port", &self.port.to_string()])
-            .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
-            .arg(self.data.path());
+        let mut cmd = Self::command(self.port, self.data.path(), ACCESS_KEY, SECRET_KEY)?;
         // s3s-fs answers an unauthenticated GET / with 403; readiness is "the port accepts", checked by
         // a signed ListBuckets.
         let log = self.logs.path().join("s3s-fs.log");
@@ -445,6 +458,22 @@ impl S3Server {
     }
 }
 
+/// A path-style S3 client (as local servers need) with `config`.
+pub fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(config).force_path_style(true).build())
+}
+
+/// Every key in `bucket` under `prefix`, sorted.
+pub async fn bucket_keys(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Result<Vec<String>> {
+    let mut pages = s3.list_objects_v2().bucket(bucket).prefix(prefix).into_paginator().send();
+    let mut keys = Vec::new();
+    while let Some(page) = pages.next().await {
+        keys.extend(page.context("ListObjectsV2")?.contents().iter().filter_map(|o| o.key().map(String::from)));
+    }
+    keys.sort();
+    Ok(keys)
+}
+
 /// moto's server, used for SQS.
 pub struct SqsServer {
     process: ServerProcess,
@@ -455,10 +484,16 @@ pub struct SqsServer {
 impl SqsServer {
     pub async fn start() -> Result<Self> {
         let logs = tempfile::tempdir()?;
-        let mut cmd = Command::new(find_binary("moto_server")?);
-        cmd.args(["-H", "127.0.0.1", "-p", "0"]);
-        let (process, port) = ServerProcess::start_on_any_port("moto", cmd, logs.path(), "/moto-api/").await?;
+        let (process, port) =
+            ServerProcess::start_on_any_port("moto", Self::command(0)?, logs.path(), "/moto-api/").await?;
         Ok(SqsServer { process, port, _logs: logs })
+    }
+
+    /// moto's server on `port` (0: the kernel picks).
+    pub fn command(port: u16) -> Result<Command> {
+        let mut cmd = Command::new(find_binary("moto_server")?);
+        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+        Ok(cmd)
     }
 
     /// The server process (to freeze it).
@@ -476,29 +511,32 @@ impl SqsServer {
 
     /// Creates a queue (and optionally a DLQ it redrives to after `max_receive` receives); returns its URL.
     pub async fn create_queue(&self, name: &str, dlq: Option<(&str, u32)>) -> Result<String> {
-        use aws_sdk_sqs::types::QueueAttributeName;
-        let client = self.client();
-        let mut req = client.create_queue().queue_name(name);
-        if let Some((dlq_name, max_receive)) = dlq {
-            let dlq_url =
-                client.create_queue().queue_name(dlq_name).send().await?.queue_url().unwrap_or_default().to_string();
-            let attrs = client
-                .get_queue_attributes()
-                .queue_url(&dlq_url)
-                .attribute_names(QueueAttributeName::QueueArn)
-                .send()
-                .await?;
-            let arn =
-                attrs.attributes().and_then(|a| a.get(&QueueAttributeName::QueueArn)).cloned().unwrap_or_default();
-            let policy = serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": max_receive}).to_string();
-            req = req.attributes(QueueAttributeName::RedrivePolicy, policy);
-        }
-        Ok(req.send().await.context("CreateQueue")?.queue_url().unwrap_or_default().to_string())
+        create_queue(&self.client(), name, dlq).await
     }
 
     pub fn kill(&mut self) {
         self.process.kill();
     }
+}
+
+/// Creates a queue (and optionally a DLQ it redrives to after `max_receive` receives); returns its URL.
+pub async fn create_queue(client: &aws_sdk_sqs::Client, name: &str, dlq: Option<(&str, u32)>) -> Result<String> {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let mut req = client.create_queue().queue_name(name);
+    if let Some((dlq_name, max_receive)) = dlq {
+        let dlq_url =
+            client.create_queue().queue_name(dlq_name).send().await?.queue_url().unwrap_or_default().to_string();
+        let attrs = client
+            .get_queue_attributes()
+            .queue_url(&dlq_url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await?;
+        let arn = attrs.attributes().and_then(|a| a.get(&QueueAttributeName::QueueArn)).cloned().unwrap_or_default();
+        let policy = serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": max_receive}).to_string();
+        req = req.attributes(QueueAttributeName::RedrivePolicy, policy);
+    }
+    Ok(req.send().await.context("CreateQueue")?.queue_url().unwrap_or_default().to_string())
 }
 
 /// Debian's Prometheus Pushgateway: plain HTTP ([`Pushgateway::start`]), or as a deployment runs it
@@ -523,7 +561,8 @@ impl Pushgateway {
     pub async fn start() -> Result<Self> {
         let data = tempfile::tempdir()?;
         let (process, port) =
-            ServerProcess::start_on_any_port("pushgateway", Self::command(&[])?, data.path(), "/-/ready").await?;
+            ServerProcess::start_on_any_port("pushgateway", Self::command(0, "", &[])?, data.path(), "/-/ready")
+                .await?;
         Ok(Pushgateway { _process: process, port, _data: data, credentials: None })
     }
 
@@ -547,7 +586,7 @@ impl Pushgateway {
             ),
         )?;
         let flag = format!("--web.config.file={}", web_config.display());
-        let process = ServerProcess::spawn("pushgateway", Self::command(&[&flag])?, data.path())?;
+        let process = ServerProcess::spawn("pushgateway", Self::command(0, "", &[&flag])?, data.path())?;
         let port = listening_port(process.pid().context("just spawned")?, Duration::from_secs(30))
             .await
             .with_context(|| format!("pushgateway; log:\n{}", process.log_tail()))?;
@@ -561,12 +600,13 @@ impl Pushgateway {
         Ok(gateway)
     }
 
-    fn command(flags: &[&str]) -> Result<Command> {
+    /// The gateway on `port` (0: the kernel picks), persisting to `persistence_file`.
+    pub fn command(port: u16, persistence_file: &str, flags: &[&str]) -> Result<Command> {
         let mut cmd = Command::new(find_binary("prometheus-pushgateway")?);
-        cmd.arg("--web.listen-address=127.0.0.1:0");
+        cmd.arg(format!("--web.listen-address=127.0.0.1:{port}"));
         // Debian's build persists to /var/lib/prometheus/pushgateway.data by default: every gateway would
         // start with the metrics earlier runs pushed. Empty = in memory only, so each test starts clean.
-        cmd.arg("--persistence.file=").args(flags);
+        cmd.arg(format!("--persistence.file={persistence_file}")).args(flags);
         Ok(cmd)
     }
 
@@ -646,12 +686,18 @@ impl Prometheus {
         }
         let config_path = dir.path().join("prometheus.yml");
         std::fs::write(&config_path, config)?;
-        let mut cmd = Command::new(find_binary("prometheus")?);
-        cmd.arg(format!("--config.file={}", config_path.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
-            .arg("--web.listen-address=127.0.0.1:0");
+        let cmd = Self::command(&config_path, &dir.path().join("data"), 0)?;
         let (process, port) = ServerProcess::start_on_any_port("prometheus", cmd, dir.path(), "/-/ready").await?;
         Ok(Prometheus { _process: process, port, _dir: dir })
+    }
+
+    /// Prometheus with `config`, its database in `data`, on `port` (0: the kernel picks).
+    pub fn command(config: &Path, data: &Path, port: u16) -> Result<Command> {
+        let mut cmd = Command::new(find_binary("prometheus")?);
+        cmd.arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.tsdb.path={}", data.display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"));
+        Ok(cmd)
     }
 
     pub fn url(&self) -> String {
@@ -660,17 +706,7 @@ impl Prometheus {
 
     /// The alerts Prometheus currently reports (`/api/v1/alerts`).
     pub async fn alerts(&self) -> Result<Vec<Alert>> {
-        let v: serde_json::Value = reqwest::get(format!("{}/api/v1/alerts", self.url())).await?.json().await?;
-        let alerts = v["data"]["alerts"].as_array().context("no data.alerts")?;
-        Ok(alerts
-            .iter()
-            .map(|a| Alert {
-                name: a["labels"]["alertname"].as_str().unwrap_or_default().to_string(),
-                state: a["state"].as_str().unwrap_or_default().to_string(),
-                labels: serde_json::from_value(a["labels"].clone()).unwrap_or_default(),
-                annotations: serde_json::from_value(a["annotations"].clone()).unwrap_or_default(),
-            })
-            .collect())
+        prometheus_alerts(&self.url()).await
     }
 
     /// The alerts once Prometheus has seen a push: waits until `query` returns `expected` (the push was
@@ -709,6 +745,21 @@ impl Prometheus {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+}
+
+/// The alerts the Prometheus at `url` currently reports (`/api/v1/alerts`).
+pub async fn prometheus_alerts(url: &str) -> Result<Vec<Alert>> {
+    let v: serde_json::Value = reqwest::get(format!("{url}/api/v1/alerts")).await?.json().await?;
+    let alerts = v["data"]["alerts"].as_array().context("no data.alerts")?;
+    Ok(alerts
+        .iter()
+        .map(|a| Alert {
+            name: a["labels"]["alertname"].as_str().unwrap_or_default().to_string(),
+            state: a["state"].as_str().unwrap_or_default().to_string(),
+            labels: serde_json::from_value(a["labels"].clone()).unwrap_or_default(),
+            annotations: serde_json::from_value(a["annotations"].clone()).unwrap_or_default(),
+        })
+        .collect())
 }
 
 /// One alert as Prometheus (or Alertmanager) reports it.

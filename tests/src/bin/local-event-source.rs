@@ -11,6 +11,7 @@ use anyhow::{Context, Result};
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use clap::Parser;
 use fraudwatch_tests::event_source::EventSourceMapping;
+use fraudwatch_tests::lambda_emulator;
 
 #[derive(Parser)]
 struct Args {
@@ -39,10 +40,9 @@ async fn main() -> Result<()> {
         retry_at_once: false,
     };
     let http = reqwest::Client::new();
-    let invoke_url = format!("{}/2015-03-31/functions/{}/invocations", args.lambda_api, args.function);
-    eprintln!("local-event-source: {} -> {}", args.queue_url, invoke_url);
+    eprintln!("local-event-source: {} -> {} at {}", args.queue_url, args.function, args.lambda_api);
     loop {
-        match esm.deliver_once(|event| invoke(&http, &invoke_url, event)).await {
+        match esm.deliver_once(|event| invoke(&http, &args.lambda_api, &args.function, event)).await {
             Ok(None) => {}
             Ok(Some((batch, Ok(response)))) => {
                 let failed = response.batch_item_failures.len();
@@ -60,17 +60,7 @@ async fn main() -> Result<()> {
 }
 
 /// Invokes the function; returns its response, with the ids it reported as failed.
-async fn invoke(http: &reqwest::Client, url: &str, event: SqsEvent) -> Result<SqsBatchResponse> {
-    let response = http.post(url).json(&event).timeout(Duration::from_secs(120)).send().await.context("invoke")?;
-    let status = response.status();
-    let function_error = response.headers().contains_key("x-amz-function-error");
-    let body = response.text().await.context("reading the invoke response")?;
-    // A handler error arrives as 200 + X-Amz-Function-Error on AWS; an error body must never be read as
-    // "no failures", which would delete the whole batch.
-    if !status.is_success() || function_error || body.contains("\"errorType\"") {
-        anyhow::bail!("{status}: {body}");
-    }
-    let parsed: SqsBatchResponse =
-        serde_json::from_str(&body).with_context(|| format!("not an SqsBatchResponse: {body}"))?;
-    Ok(parsed)
+async fn invoke(http: &reqwest::Client, lambda_api: &str, function: &str, event: SqsEvent) -> Result<SqsBatchResponse> {
+    let body = lambda_emulator::invoke(http, lambda_api, function, &event, Duration::from_secs(120)).await?;
+    serde_json::from_str(&body).with_context(|| format!("not an SqsBatchResponse: {body}"))
 }
