@@ -250,7 +250,7 @@ async fn post_labels_stores_the_valid_records_whole_and_reports_the_rest() {
     s3.create_bucket("labels").await.unwrap();
     let api = label_api(s3.client(), "labels");
     let ours = fraudwatch_core::prediction_id::PredictionId::new(time::OffsetDateTime::now_utc() - time::Duration::DAY);
-    let foreign = uuid::Uuid::new_v4();
+    let foreign = fraudwatch_core::prediction_id::PredictionId::from(uuid::Uuid::new_v4());
     let body = label_body(json!([
         {"prediction_id": ours.to_string(), "label": 1, "labelled_at": "2026-01-02T03:04:05Z", "source": "chargeback"},
         {"prediction_id": ours.to_string(), "label": "yes", "labelled_at": "2026-01-02T03:04:05Z"},
