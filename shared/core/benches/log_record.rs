@@ -19,18 +19,18 @@ const TRANSACTION: &str = r#"{"V1":-1.3598071336738,"V2":-0.0727811733098497,"V3
 
 fn bench(c: &mut Criterion) {
     let transaction = parse_transaction(TRANSACTION.as_bytes()).unwrap();
-    let record = LogRecordBuilder::at(datetime!(2026-11-22 03:04:05.123456 UTC))
+    let unexplained = LogRecordBuilder::at(datetime!(2026-11-22 03:04:05.123456 UTC))
         .request_id("c3d4e5f6-a7b8-4c9d-8e0f-112233445566")
         .features(transaction.features)
         .scored(0.000_087_1, 0.986_222_2)
-        .transaction_id(transaction.transaction_id.expect("the transaction has an id"))
-        .build();
+        .transaction_id(transaction.transaction_id.expect("the transaction has an id"));
+    let record = unexplained.clone().build();
     let encoded = record.encode();
     assert_eq!(PredictionLogRecord::decode(&encoded).unwrap(), record);
     // This transaction's explanation by the committed model (`?explain=true`, five reasons).
     let reason = |feature: &str, contribution: f32| LoggedContribution { feature: feature.into(), contribution };
-    let explained = PredictionLogRecord {
-        explanation: Some(LoggedExplanation {
+    let explained = unexplained
+        .explanation(LoggedExplanation {
             bias: 2.345_466_6,
             margin: -5.865_594,
             top: vec![
@@ -41,9 +41,8 @@ fn bench(c: &mut Criterion) {
                 reason("V24", -0.476_237_83),
             ],
             other_features: -2.931_393_9,
-        }),
-        ..record.clone()
-    };
+        })
+        .build();
     let explained_encoded = explained.encode();
     assert_eq!(PredictionLogRecord::decode(&explained_encoded).unwrap(), explained);
 
