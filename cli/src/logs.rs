@@ -10,14 +10,14 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use aws_sdk_s3::error::DisplayErrorContext;
-use fraudwatch_core::log_record::{key_of_prediction, partition_prefixes, PredictionLogRecord};
+use fraudwatch_core::log_record::{partition_prefixes, PredictionLogRecord};
+use fraudwatch_core::prediction_id::PredictionId;
 use fraudwatch_monitor::log_reader::{find_records, list_partition, read_partition};
 use futures::stream::{self, StreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
-use uuid::Uuid;
 
 /// PUTs in flight while recovering.
 const MAX_IN_FLIGHT: usize = 32;
@@ -45,7 +45,7 @@ enum LogsCommand {
     Get {
         #[command(flatten)]
         bucket: Bucket,
-        prediction_id: Uuid,
+        prediction_id: PredictionId,
     },
     /// Count, fraud rate, probability histogram and model versions of a window's distinct records; corrupt
     /// objects and lines are skipped and counted, a record logged twice counts once.
@@ -160,8 +160,8 @@ async fn list(s3: &aws_sdk_s3::Client, bucket: &str, window: (OffsetDateTime, Of
     Ok(())
 }
 
-async fn get(s3: &aws_sdk_s3::Client, bucket: &str, id: Uuid) -> Result<()> {
-    let key = key_of_prediction(id).with_context(|| format!("{id} is not a UUIDv7, so it names no partition"))?;
+async fn get(s3: &aws_sdk_s3::Client, bucket: &str, id: PredictionId) -> Result<()> {
+    let key = id.key()?;
     match find_records(s3, bucket, &[id]).await?.remove(&id) {
         Some(found) => {
             let mut stdout = std::io::stdout().lock();
@@ -256,7 +256,7 @@ struct Recovered {
 async fn recover(s3: &aws_sdk_s3::Client, bucket: &str, file: &std::path::Path) -> Result<()> {
     let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let mut outcome = Recovered::default();
-    let mut records: BTreeMap<Uuid, PredictionLogRecord> = BTreeMap::new();
+    let mut records: BTreeMap<PredictionId, PredictionLogRecord> = BTreeMap::new();
     // `aws logs filter-log-events --output text` separates messages by tabs, an export by newlines; a JSON
     // message holds neither unescaped.
     for (i, message) in text.split(['\n', '\t']).map(str::trim).filter(|m| !m.is_empty()).enumerate() {
@@ -268,7 +268,7 @@ async fn recover(s3: &aws_sdk_s3::Client, bucket: &str, file: &std::path::Path) 
             }
         }
     }
-    let ids: Vec<Uuid> = records.keys().copied().collect();
+    let ids: Vec<PredictionId> = records.keys().copied().collect();
     let logged = find_records(s3, bucket, &ids).await?;
     for found in logged.values() {
         println!("already logged  s3://{bucket}/{}", found.key);
@@ -361,7 +361,7 @@ mod tests {
     fn probabilities_fall_in_tenths_with_one_in_the_last_bin() {
         let mut summary = Summary::default();
         let mut record: PredictionLogRecord = serde_json::from_value(serde_json::json!({
-            "schema_version": 1, "prediction_id": Uuid::now_v7(), "timestamp": "2026-11-22T03:00:00Z",
+            "schema_version": 1, "prediction_id": uuid::Uuid::now_v7(), "timestamp": "2026-11-22T03:00:00Z",
             "request_id": "r", "model_version": "v1", "fraud_probability": 0.0, "is_fraud": false,
             "threshold": 0.5, "latency_us": 1,
             "features": fraudwatch_core::schema::FEATURE_NAMES.iter().map(|n| (*n, 0.0)).collect::<BTreeMap<_, _>>(),

@@ -187,7 +187,7 @@ async fn send(
         match result {
             Ok((200, body)) => {
                 summary.ok += 1;
-                if let Some(id) = body["prediction_id"].as_str().and_then(|id| uuid::Uuid::parse_str(id).ok()) {
+                if let Some(id) = body["prediction_id"].as_str().and_then(|id| id.parse().ok()) {
                     labels.push(LabelRecord {
                         target: LabelTarget::Prediction(id),
                         is_fraud,
@@ -269,7 +269,9 @@ mod tests {
     fn labels_out_writes_json_lines_or_csv_that_read_back_as_the_same_labels() {
         let labels: Vec<LabelRecord> = (0..3)
             .map(|i| LabelRecord {
-                target: LabelTarget::Prediction(uuid::Uuid::now_v7()),
+                target: LabelTarget::Prediction(fraudwatch_core::prediction_id::PredictionId::new(
+                    time::OffsetDateTime::now_utc(),
+                )),
                 is_fraud: i == 1,
                 labelled_at: time::macros::datetime!(2026-11-22 10:00:00 UTC),
                 source: Some("fraudctl-traffic:concept-drift".into()),

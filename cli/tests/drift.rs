@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use fraudwatch_core::log_record::{FeatureMap, PredictionLogRecord, LOG_SCHEMA_VERSION};
 use fraudwatch_core::schema::{FEATURE_COUNT, FEATURE_NAMES};
+use fraudwatch_core::test_util::LogRecordBuilder;
 use fraudwatch_monitor::drift::Dataset;
 use fraudwatch_traffic::read_parity_rows;
 use serde_json::Value;
@@ -31,21 +31,10 @@ fn legit_records_jsonl(name: &str, shift: f32) -> PathBuf {
     for row in read_parity_rows().unwrap().into_iter().filter(|r| !r.transaction.is_fraud) {
         let mut features = row.transaction.features;
         features[0] += shift;
-        let p = row.expected_probability as f32;
-        let record = PredictionLogRecord {
-            schema_version: LOG_SCHEMA_VERSION,
-            prediction_id: uuid::Uuid::now_v7(),
-            timestamp: time::OffsetDateTime::UNIX_EPOCH,
-            request_id: "r".into(),
-            model_version: "v1".into(),
-            features: FeatureMap(features),
-            fraud_probability: p,
-            is_fraud: p >= 0.9862222,
-            threshold: 0.9862222,
-            latency_us: 1,
-            transaction_id: None,
-            explanation: None,
-        };
+        let record = LogRecordBuilder::at(time::OffsetDateTime::UNIX_EPOCH)
+            .features(features)
+            .scored(row.expected_probability as f32, 0.9862222)
+            .build();
         lines.extend(record.encode());
         lines.push(b'\n');
     }

@@ -6,7 +6,8 @@ use std::process::Output;
 use std::io::Write as _;
 
 use fraudwatch_core::log_files::BatchFile;
-use fraudwatch_core::log_record::{new_prediction_id, partition_prefix, PredictionLogRecord};
+use fraudwatch_core::log_record::PredictionLogRecord;
+use fraudwatch_core::prediction_id::PredictionId;
 use fraudwatch_tests::{fraudctl_against, prediction_records, S3Server};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -41,7 +42,7 @@ async fn fixture() -> Fixture {
         client.put_object().bucket(BUCKET).key(r.s3_key()).body(r.encode().into()).send().await.unwrap();
     }
     let at = datetime!(2025-06-01 02:40:30 UTC);
-    let corrupt_key = format!("{}{}.json", partition_prefix(at), new_prediction_id(at));
+    let corrupt_key = PredictionId::new(at).key().unwrap();
     client.put_object().bucket(BUCKET).key(&corrupt_key).body(b"{\"truncated".to_vec().into()).send().await.unwrap();
     Fixture { s3, records, corrupt_key }
 }
@@ -84,7 +85,7 @@ async fn get_finds_a_record_from_its_id_alone() {
     // so the id names the timestamp's hour (one GET, no probing of neighbouring hours).
     let mut straddling = f.records[0].clone();
     straddling.timestamp = datetime!(2025-06-01 05:59:59.999_999 UTC);
-    straddling.prediction_id = new_prediction_id(straddling.timestamp);
+    straddling.prediction_id = PredictionId::new(straddling.timestamp);
     let client = f.s3.client();
     client.put_object().bucket(BUCKET).key(straddling.s3_key()).body(straddling.encode().into()).send().await.unwrap();
     let out = stdout(&fraudctl(&f.s3, &["logs", "get", "--bucket", BUCKET, &straddling.prediction_id.to_string()]));
@@ -165,12 +166,11 @@ async fn mixed_fixture() -> MixedFixture {
         file_keys.push(file.key);
     }
     let corrupt_at = datetime!(2025-06-01 02:40:30 UTC);
-    put(format!("{}{}.json", partition_prefix(corrupt_at), new_prediction_id(corrupt_at)), b"{\"truncated".to_vec())
-        .await;
+    put(PredictionId::new(corrupt_at).key().unwrap(), b"{\"truncated".to_vec()).await;
     // A file named for one record of 03:xx whose text has a second, corrupt line.
     let mut extra = records[0].clone();
     extra.timestamp = datetime!(2025-06-01 03:31:00 UTC);
-    extra.prediction_id = new_prediction_id(extra.timestamp);
+    extra.prediction_id = PredictionId::new(extra.timestamp);
     let key = BatchFile::encode(&[&extra]).unwrap().key;
     let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gzip.write_all(&extra.encode()).unwrap();
@@ -209,7 +209,7 @@ async fn get_finds_a_record_inside_a_batched_file() {
     let source = String::from_utf8_lossy(&out.stderr);
     assert!(source.contains(&f.file_keys[1]), "{source}");
     // An id of that hour that no file holds.
-    let absent = new_prediction_id(datetime!(2025-06-01 03:52 UTC));
+    let absent = PredictionId::new(datetime!(2025-06-01 03:52 UTC));
     let missing = fraudctl(&f.s3, &["logs", "get", "--bucket", BUCKET, &absent.to_string()]);
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("is not logged"));

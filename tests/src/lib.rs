@@ -781,29 +781,21 @@ pub fn prediction_records(
     start: time::OffsetDateTime,
     spacing: time::Duration,
 ) -> Result<Vec<fraudwatch_core::log_record::PredictionLogRecord>> {
-    use fraudwatch_core::log_record::{new_prediction_id, FeatureMap, PredictionLogRecord, LOG_SCHEMA_VERSION};
+    use fraudwatch_core::test_util::LogRecordBuilder;
 
     let card = fraudwatch_core::card::ModelCard::from_json(&std::fs::read(repo_root().join("model/card.json"))?)?;
     let rows = fraudwatch_traffic::read_parity_rows()?;
     Ok((0..n)
         .map(|i| {
             let row = &rows[i % rows.len()];
-            let (features, fraud_probability) = (row.transaction.features, row.expected_probability as f32);
-            let timestamp = start + spacing * i as u32;
-            PredictionLogRecord {
-                schema_version: LOG_SCHEMA_VERSION,
-                prediction_id: new_prediction_id(timestamp),
-                timestamp,
-                request_id: format!("req-{}", i / 10),
-                model_version: card.version.clone(),
-                features: FeatureMap(features),
-                fraud_probability,
-                is_fraud: fraud_probability >= card.threshold,
-                threshold: card.threshold,
-                latency_us: 40 + (i as u64 % 25),
-                transaction_id: Some(format!("tx-{i:06}")),
-                explanation: None,
-            }
+            LogRecordBuilder::at(start + spacing * i as u32)
+                .request_id(format!("req-{}", i / 10))
+                .model_version(card.version.clone())
+                .features(row.transaction.features)
+                .scored(row.expected_probability as f32, card.threshold)
+                .latency_us(40 + (i as u64 % 25))
+                .transaction_id(format!("tx-{i:06}"))
+                .build()
         })
         .collect())
 }

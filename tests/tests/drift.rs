@@ -9,9 +9,10 @@ use anyhow::{Context as _, Result};
 use drift_check::{load_reference, App, DriftCheckConfig, DriftCheckError, RunSummary};
 use fraudwatch_core::aws::DRIFT_S3;
 use fraudwatch_core::label::label_partition_prefix;
-use fraudwatch_core::log_record::{new_prediction_id, FeatureMap, PredictionLogRecord, LOG_SCHEMA_VERSION};
+use fraudwatch_core::log_record::PredictionLogRecord;
 use fraudwatch_core::metric_names as m;
 use fraudwatch_core::schema::{Features, FEATURE_COUNT};
+use fraudwatch_core::test_util::LogRecordBuilder;
 use fraudwatch_model::{locate_onnx_runtime, FraudModel};
 use fraudwatch_monitor::drift::pushgateway::PUSH_TIMEOUT;
 use fraudwatch_monitor::drift::DriftReport;
@@ -66,20 +67,15 @@ fn logged(rows: &[Features], start: OffsetDateTime) -> Result<Vec<PredictionLogR
         .iter()
         .zip(scores)
         .enumerate()
-        .map(|(i, (features, score))| PredictionLogRecord {
-            schema_version: LOG_SCHEMA_VERSION,
+        .map(|(i, (features, score))| {
             // As predict makes it: the id carries the record's own time, which names its window.
-            prediction_id: new_prediction_id(start + spacing * i as u32),
-            timestamp: start + spacing * i as u32,
-            request_id: format!("req-{i}"),
-            model_version: model.version().into(),
-            features: FeatureMap(*features),
-            fraud_probability: score.fraud_probability,
-            is_fraud: score.is_fraud,
-            threshold: model.threshold(),
-            latency_us: 50,
-            transaction_id: None,
-            explanation: None,
+            LogRecordBuilder::at(start + spacing * i as u32)
+                .request_id(format!("req-{i}"))
+                .model_version(model.version())
+                .features(*features)
+                .scored(score.fraud_probability, model.threshold())
+                .latency_us(50)
+                .build()
         })
         .collect())
 }

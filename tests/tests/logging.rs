@@ -19,6 +19,7 @@ use fraudwatch_core::log_record::{
 use fraudwatch_core::metric_names::{
     LOG_ENQUEUE_FAILURES_TOTAL, LOG_ENQUEUE_SECONDS, LOG_ONLY_IN_STDOUT_TOTAL, LOG_WRITTEN_BY_FALLBACK_TOTAL,
 };
+use fraudwatch_core::prediction_id::PredictionId;
 use fraudwatch_monitor::drift::s3::read_window;
 use fraudwatch_monitor::drift::Window;
 use fraudwatch_monitor::log_reader::{find_records, read_partition, sample_window};
@@ -673,7 +674,7 @@ async fn batched_a_redelivery_after_the_write_rewrites_the_same_file_or_adds_a_c
     let hour = Window::hours_before(OffsetDateTime::now_utc(), 2);
     let sample = sample_window(&s3.client(), BUCKET, (hour.start, hour.start + Duration::HOUR), 1000, 3).await.unwrap();
     assert_eq!((sample.records.len(), sample.duplicates, sample.listed_records), (15, 5, 20));
-    let ids: Vec<uuid::Uuid> = records.iter().map(|r| r.prediction_id).collect();
+    let ids: Vec<PredictionId> = records.iter().map(|r| r.prediction_id).collect();
     let found = find_records(&s3.client(), BUCKET, &ids).await.unwrap();
     assert_eq!(found.len(), 15);
     assert!(records.iter().all(|r| found[&r.prediction_id].record == *r));
@@ -744,7 +745,7 @@ async fn batched_mode_accounts_for_every_answered_prediction_across_both_layouts
     // The quality check's reader on the same window: 6 predictions labelled fraud (3 of them handed over while the
     // queue was frozen), 100 labelled legitimate, and a label naming an id nothing logged.
     let labelled_at = OffsetDateTime::now_utc();
-    let label = |id: uuid::Uuid, is_fraud: bool| LabelRecord {
+    let label = |id: PredictionId, is_fraud: bool| LabelRecord {
         target: LabelTarget::Prediction(id),
         is_fraud,
         labelled_at,
@@ -756,7 +757,7 @@ async fn batched_mode_accounts_for_every_answered_prediction_across_both_layouts
         labels.insert(label(record.prediction_id, is_fraud));
     }
     // After the last record (1:59:48), so no batched file's id range holds it either.
-    let unknown = fraudwatch_core::log_record::new_prediction_id(hour.start + Duration::seconds(7195));
+    let unknown = PredictionId::new(hour.start + Duration::seconds(7195));
     labels.insert(label(unknown, true));
     // Two legitimate predictions labelled by their transaction ids, and a transaction id nothing logged.
     let by_transaction = |t: &str| LabelRecord {

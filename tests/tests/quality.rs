@@ -28,8 +28,9 @@ use fraudwatch_traffic::{
 use predict::api::App;
 use predict::labels::LabelStore;
 use predict::log_sink::{S3Fallback, SqsLogSink};
+use predict::test_util::ApiGatewayEvent;
 use serde_json::{json, Value};
-use support::{predict_event, send_through_pipeline};
+use support::send_through_pipeline;
 
 /// The input-drift verdicts: none may fire for a new pattern that looks legitimate.
 const INPUT_DRIFT_ALERTS: [&str; 4] = ["FraudRateSpike", "DataDriftShare", "ImportantFeatureDrift", "PredictionDrift"];
@@ -72,7 +73,8 @@ async fn post_labels(api: &App<SqsLogSink>, predictions: &[(String, bool)]) {
             .iter()
             .map(|(id, fraud)| json!({"prediction_id": id, "label": u8::from(*fraud), "labelled_at": labelled_at, "source": "test"}))
             .collect();
-        let response = api.handle(predict_event("/labels", &json!({ "labels": labels }).to_string())).await;
+        let response =
+            api.handle(ApiGatewayEvent::post("/labels", &json!({ "labels": labels }).to_string()).request()).await;
         let body: Value = serde_json::from_slice(response.body()).unwrap();
         assert_eq!(response.status(), 200, "{body}");
         assert_eq!(body["accepted"], json!(chunk.len()), "{body}");
@@ -180,7 +182,9 @@ async fn normal_held_out_traffic_with_its_labels_realizes_the_card_within_sampli
     // 100 a call: the fallback writes a call's records concurrently.
     for chunk in traffic.chunks(100) {
         let items: Vec<FeatureMap> = chunk.iter().map(|t| FeatureMap(t.features)).collect();
-        let response = api.handle(predict_event("/predict/batch", &json!({ "transactions": items }).to_string())).await;
+        let response = api
+            .handle(ApiGatewayEvent::post("/predict/batch", &json!({ "transactions": items }).to_string()).request())
+            .await;
         assert_eq!(response.status(), 200);
         let body: Value = serde_json::from_slice(response.body()).unwrap();
         let ids =
@@ -245,8 +249,8 @@ async fn post_labels_stores_the_valid_records_whole_and_reports_the_rest() {
     let s3 = S3Server::start().await.unwrap();
     s3.create_bucket("labels").await.unwrap();
     let api = label_api(s3.client(), "labels");
-    let ours = fraudwatch_core::log_record::new_prediction_id(time::OffsetDateTime::now_utc() - time::Duration::DAY);
-    let foreign = uuid::Uuid::new_v4();
+    let ours = fraudwatch_core::prediction_id::PredictionId::new(time::OffsetDateTime::now_utc() - time::Duration::DAY);
+    let foreign = fraudwatch_core::prediction_id::PredictionId::from(uuid::Uuid::new_v4());
     let body = label_body(json!([
         {"prediction_id": ours.to_string(), "label": 1, "labelled_at": "2026-01-02T03:04:05Z", "source": "chargeback"},
         {"prediction_id": ours.to_string(), "label": "yes", "labelled_at": "2026-01-02T03:04:05Z"},
@@ -254,7 +258,7 @@ async fn post_labels_stores_the_valid_records_whole_and_reports_the_rest() {
         {"transaction_id": "order-77", "label": 0, "labelled_at": "2026-01-02T03:04:05+01:00"},
     ]));
     let before = time::OffsetDateTime::now_utc().date();
-    let response = api.handle(predict_event("/labels", &body)).await;
+    let response = api.handle(ApiGatewayEvent::post("/labels", &body).request()).await;
     let after = time::OffsetDateTime::now_utc().date();
     let answer: Value = serde_json::from_slice(response.body()).unwrap();
     assert_eq!(response.status(), 200, "{answer}");
@@ -285,14 +289,14 @@ async fn post_labels_stores_the_valid_records_whole_and_reports_the_rest() {
     assert_eq!(stored.records[2].1.labelled_at, time::macros::datetime!(2026-01-02 02:04:05 UTC));
 
     // No valid record: 422, every problem named, nothing written.
-    let response = api.handle(predict_event("/labels", &label_body(json!([{"label": 1}])))).await;
+    let response = api.handle(ApiGatewayEvent::post("/labels", &label_body(json!([{"label": 1}]))).request()).await;
     let answer: Value = serde_json::from_slice(response.body()).unwrap();
     assert_eq!((response.status().as_u16(), answer["error"].as_str()), (422, Some("invalid_labels")), "{answer}");
     let fields: Vec<&str> =
         answer["rejected"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
     assert_eq!(fields, ["prediction_id", "labelled_at"]);
     for (body, status) in [("{", 400), (r#"{"labels": []}"#, 422), (r#"{"labels": [], "more": 1}"#, 422)] {
-        assert_eq!(api.handle(predict_event("/labels", body)).await.status(), status, "{body}");
+        assert_eq!(api.handle(ApiGatewayEvent::post("/labels", body).request()).await.status(), status, "{body}");
     }
     assert_eq!(s3.keys("labels", "labels/").await.unwrap().len(), 1);
 }
@@ -305,7 +309,7 @@ async fn label_files_dropped_into_s3_are_read_with_bad_records_and_files_counted
     s3.create_bucket("labels").await.unwrap();
     let now = time::OffsetDateTime::now_utc();
     let [first, second] =
-        [2, 1].map(|days| fraudwatch_core::log_record::new_prediction_id(now - time::Duration::days(days)));
+        [2, 1].map(|days| fraudwatch_core::prediction_id::PredictionId::new(now - time::Duration::days(days)));
     let objects = [
         (
             "labels/dt=2026-12-01/chargebacks.csv",
@@ -361,7 +365,7 @@ async fn post_labels_answers_503_and_writes_nothing_when_s3_fails_or_stalls() {
     let stalled = StalledServer::start().unwrap();
     let api = label_api(budgeted_s3(&stalled.endpoint(), PREDICT_S3_FALLBACK), "labels");
     let started = Instant::now();
-    let response = api.handle(predict_event("/labels", &one)).await;
+    let response = api.handle(ApiGatewayEvent::post("/labels", &one).request()).await;
     let answer: Value = serde_json::from_slice(response.body()).unwrap();
     assert_eq!((response.status().as_u16(), answer["error"].as_str()), (503, Some("labels_unavailable")), "{answer}");
     assert!(started.elapsed() <= PREDICT_S3_FALLBACK.operation + Duration::from_secs(1), "{:?}", started.elapsed());
@@ -371,10 +375,12 @@ async fn post_labels_answers_503_and_writes_nothing_when_s3_fails_or_stalls() {
     s3.create_bucket("labels").await.unwrap();
     let api = label_api(s3.client(), "labels");
     s3.stop();
-    assert_eq!(api.handle(predict_event("/labels", &one)).await.status(), 503);
+    assert_eq!(api.handle(ApiGatewayEvent::post("/labels", &one).request()).await.status(), 503);
     s3.restart().await.unwrap();
     assert_eq!(s3.keys("labels", "labels/").await.unwrap(), Vec::<String>::new());
     // And a deployment without LOG_BUCKET says so.
-    let response = predict_app("http://127.0.0.1:9", "unused", None, None).handle(predict_event("/labels", &one)).await;
+    let response = predict_app("http://127.0.0.1:9", "unused", None, None)
+        .handle(ApiGatewayEvent::post("/labels", &one).request())
+        .await;
     assert_eq!(response.status(), 503);
 }

@@ -282,7 +282,7 @@ fn the_labels_glue_table_s_columns_are_the_label_record_s_fields() {
     assert!(columns.contains(&("label", "int")), "{columns:?}");
     // Every field a stored record can carry is a column (a record written with all of them, both id kinds).
     let now = time::OffsetDateTime::now_utc();
-    for target in [LabelTarget::Prediction(uuid::Uuid::now_v7()), LabelTarget::Transaction("t-1".into())] {
+    for target in [LabelTarget::Prediction(uuid::Uuid::now_v7().into()), LabelTarget::Transaction("t-1".into())] {
         let record = LabelRecord { target, is_fraud: true, labelled_at: now, source: Some("analyst".into()) };
         let line: serde_json::Value = serde_json::from_slice(&encode_json_lines([&record])).unwrap();
         for key in line.as_object().unwrap().keys() {

@@ -9,11 +9,12 @@ mod common;
 use std::hint::black_box;
 use std::time::Duration;
 
-use common::{event, Discard, TRANSACTION};
+use common::{Discard, TRANSACTION};
 use criterion::{criterion_group, criterion_main, Criterion};
 use fraudwatch_core::schema::parse_transaction;
 use fraudwatch_model::locate_onnx_runtime;
 use predict::api::{App, REASONS_RETURNED};
+use predict::test_util::ApiGatewayEvent;
 
 fn benches(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
@@ -22,11 +23,20 @@ fn benches(c: &mut Criterion) {
     let app = App::new(model, Discard).with_explainer(Some(explainer.clone()));
     let batch_body = format!("{{\"transactions\":[{}]}}", vec![TRANSACTION; 100].join(","));
     let cases = [
-        ("handler: 1 transaction", event(TRANSACTION, "/predict", "")),
-        ("handler: 1 transaction, ?explain=false", event(TRANSACTION, "/predict", "explain=false")),
-        ("handler: 1 transaction, ?explain=true", event(TRANSACTION, "/predict", "explain=true")),
-        ("handler: batch of 100", event(&batch_body, "/predict/batch", "")),
-        ("handler: batch of 100, ?explain=true", event(&batch_body, "/predict/batch", "explain=true")),
+        ("handler: 1 transaction", ApiGatewayEvent::post("/predict", TRANSACTION).to_json()),
+        (
+            "handler: 1 transaction, ?explain=false",
+            ApiGatewayEvent::post("/predict", TRANSACTION).query("explain=false").to_json(),
+        ),
+        (
+            "handler: 1 transaction, ?explain=true",
+            ApiGatewayEvent::post("/predict", TRANSACTION).query("explain=true").to_json(),
+        ),
+        ("handler: batch of 100", ApiGatewayEvent::post("/predict/batch", &batch_body).to_json()),
+        (
+            "handler: batch of 100, ?explain=true",
+            ApiGatewayEvent::post("/predict/batch", &batch_body).query("explain=true").to_json(),
+        ),
     ];
     let respond = |event: &str| {
         let response = runtime.block_on(app.handle(lambda_http::request::from_str(event).unwrap()));

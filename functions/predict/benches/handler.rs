@@ -3,19 +3,20 @@
 
 mod common;
 
-use common::{event, Discard, TRANSACTION};
+use common::{Discard, TRANSACTION};
 use criterion::{criterion_group, criterion_main, Criterion};
 use fraudwatch_core::schema::parse_transaction;
 use fraudwatch_model::locate_onnx_runtime;
 use predict::api::App;
+use predict::test_util::ApiGatewayEvent;
 
 fn benches(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
     let model = predict::embedded_model(&locate_onnx_runtime().unwrap()).unwrap();
     let app = App::new(model, Discard);
-    let single = event(TRANSACTION, "/predict", "");
+    let single = ApiGatewayEvent::post("/predict", TRANSACTION).to_json();
     let batch_body = format!("{{\"transactions\":[{}]}}", vec![TRANSACTION; 100].join(","));
-    let batch = event(&batch_body, "/predict/batch", "");
+    let batch = ApiGatewayEvent::post("/predict/batch", &batch_body).to_json();
 
     c.bench_function("handler: event JSON -> response JSON (1 transaction)", |b| {
         b.iter(|| {

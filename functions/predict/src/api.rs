@@ -4,12 +4,13 @@ use std::time::{Duration, Instant};
 
 use fraudwatch_core::card::ModelCard;
 use fraudwatch_core::log_record::{
-    new_prediction_id, FeatureMap, LoggedContribution, LoggedExplanation, PredictionLogRecord, LOG_SCHEMA_VERSION,
+    FeatureMap, LoggedContribution, LoggedExplanation, PredictionLogRecord, LOG_SCHEMA_VERSION,
 };
 use fraudwatch_core::metric_names::{
     FRAUD_PROBABILITY, LABELS_ACCEPTED_TOTAL, LABELS_REJECTED_TOTAL, LABELS_STORE_FAILURES_TOTAL, PREDICTIONS_TOTAL,
     PREDICT_LATENCY_SECONDS,
 };
+use fraudwatch_core::prediction_id::PredictionId;
 use fraudwatch_core::schema::{parse_batch, parse_transaction, shown_name, Features, Transaction, FEATURE_COUNT};
 use fraudwatch_core::telemetry::{FlushMetrics, NoFlush, HISTOGRAM_VALUES_PER_FLUSH};
 use fraudwatch_explain::{Direction, Explainer, MARGIN_OUTPUT};
@@ -19,7 +20,6 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::labels::LabelStore;
@@ -69,13 +69,13 @@ struct LabelsResponse<'a> {
 #[derive(Serialize)]
 struct UnknownId {
     record: usize,
-    prediction_id: Uuid,
+    prediction_id: PredictionId,
 }
 
 /// The answer for one transaction, borrowed from its log record (no per-prediction copies of its strings).
 #[derive(Serialize)]
 pub struct Prediction<'a> {
-    pub prediction_id: Uuid,
+    pub prediction_id: PredictionId,
     pub is_fraud: bool,
     pub fraud_probability: f32,
     pub threshold: f32,
@@ -384,7 +384,7 @@ impl<S: PredictionLogSink> App<S> {
         let timestamp = OffsetDateTime::now_utc();
         let record = PredictionLogRecord {
             schema_version: LOG_SCHEMA_VERSION,
-            prediction_id: new_prediction_id(timestamp),
+            prediction_id: PredictionId::new(timestamp),
             timestamp,
             request_id: request_id.to_string(),
             model_version: self.model.version().to_string(),

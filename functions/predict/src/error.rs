@@ -1,6 +1,7 @@
 //! Every way a request can fail, and the one mapping from failure to HTTP status and JSON body.
 
-use fraudwatch_core::label::{LabelError, LabelFileError};
+use fraudwatch_core::body::BodyError;
+use fraudwatch_core::label::LabelError;
 use fraudwatch_core::schema::{FieldError, RequestError};
 use fraudwatch_model::ModelError;
 use lambda_http::http::{header, StatusCode};
@@ -10,13 +11,9 @@ use serde::Serialize;
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]
-    MalformedJson(String),
-    #[error("{0}")]
-    WrongShape(String),
+    Body(#[from] BodyError),
     #[error("{} field(s) are missing or invalid", .0.len())]
     InvalidFields(Vec<FieldError>),
-    #[error("a batch holds 1 to {max} transactions; this one has {got}")]
-    BatchSize { got: usize, max: usize },
     #[error("body is {got} bytes; the limit is {limit}")]
     PayloadTooLarge { got: usize, limit: usize },
     #[error("content-type must be application/json, got {0}")]
@@ -36,29 +33,15 @@ pub enum ApiError {
     Scoring(#[from] ModelError),
     #[error("no label is valid ({} problem(s))", .0.len())]
     InvalidLabels(Vec<LabelError>),
-    #[error("a request holds 1 to {max} labels; this one has {got}")]
-    LabelCount { got: usize, max: usize },
     #[error("labels cannot be stored now, nothing was written (retry the whole batch: repeats count once): {0}")]
     LabelsUnavailable(String),
-}
-
-impl From<LabelFileError> for ApiError {
-    fn from(e: LabelFileError) -> Self {
-        match e {
-            LabelFileError::MalformedJson(m) => ApiError::MalformedJson(m),
-            LabelFileError::WrongShape(m) => ApiError::WrongShape(m),
-            LabelFileError::BatchSize { got, max } => ApiError::LabelCount { got, max },
-        }
-    }
 }
 
 impl From<RequestError> for ApiError {
     fn from(e: RequestError) -> Self {
         match e {
-            RequestError::MalformedJson(m) => ApiError::MalformedJson(m),
-            RequestError::WrongShape(m) => ApiError::WrongShape(m),
+            RequestError::Body(e) => ApiError::Body(e),
             RequestError::InvalidFields(f) => ApiError::InvalidFields(f),
-            RequestError::BatchSize { got, max } => ApiError::BatchSize { got, max },
         }
     }
 }
@@ -76,14 +59,12 @@ struct ErrorBody<'a> {
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::MalformedJson(_) | ApiError::InvalidQuery(_) => StatusCode::BAD_REQUEST,
+            ApiError::Body(BodyError::MalformedJson(_)) | ApiError::InvalidQuery(_) => StatusCode::BAD_REQUEST,
             // The request is fine; the model being served cannot answer it (a 5xx would page for a choice).
             ApiError::ExplanationUnavailable { .. } => StatusCode::CONFLICT,
-            ApiError::WrongShape(_)
+            ApiError::Body(BodyError::WrongShape(_) | BodyError::BatchSize { .. })
             | ApiError::InvalidFields(_)
-            | ApiError::BatchSize { .. }
-            | ApiError::InvalidLabels(_)
-            | ApiError::LabelCount { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            | ApiError::InvalidLabels(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::LabelsUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -97,10 +78,10 @@ impl ApiError {
     /// A short, stable, machine-readable code.
     pub fn code(&self) -> &'static str {
         match self {
-            ApiError::MalformedJson(_) => "malformed_json",
-            ApiError::WrongShape(_) => "invalid_body",
+            ApiError::Body(BodyError::MalformedJson(_)) => "malformed_json",
+            ApiError::Body(BodyError::WrongShape(_)) => "invalid_body",
             ApiError::InvalidFields(_) => "invalid_fields",
-            ApiError::BatchSize { .. } => "batch_size",
+            ApiError::Body(BodyError::BatchSize { .. }) => "batch_size",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::NotFound(_) => "not_found",
@@ -109,13 +90,14 @@ impl ApiError {
             ApiError::ExplanationUnavailable { .. } => "explanation_unavailable",
             ApiError::Scoring(_) => "scoring_failed",
             ApiError::InvalidLabels(_) => "invalid_labels",
-            ApiError::LabelCount { .. } => "batch_size",
             ApiError::LabelsUnavailable(_) => "labels_unavailable",
         }
     }
 
     fn detail(&self) -> String {
         match self {
+            // serde_json's message alone: the code already says what kind of failure it is.
+            ApiError::Body(BodyError::MalformedJson(m) | BodyError::WrongShape(m)) => m.clone(),
             ApiError::InvalidFields(fields) => fields.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
             ApiError::InvalidLabels(errors) => errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
             other => other.to_string(),

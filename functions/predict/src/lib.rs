@@ -5,6 +5,8 @@ pub mod config;
 pub mod error;
 pub mod labels;
 pub mod log_sink;
+#[cfg(feature = "test-util")]
+pub mod test_util;
 
 use std::path::Path;
 use std::time::Duration;

@@ -15,6 +15,7 @@ use fraudwatch_model::locate_onnx_runtime;
 use metrics_cloudwatch_embedded::Collector;
 use predict::api::{App, MAX_BATCH_SIZE};
 use predict::log_sink::{Delivery, PredictionLogSink};
+use predict::test_util::ApiGatewayEvent;
 use serde_json::{json, Value};
 
 struct Discard;
@@ -45,11 +46,7 @@ async fn a_full_batch_emits_every_prediction_and_one_latency_with_stage_and_func
     let transaction: serde_json::Map<String, Value> =
         FEATURE_NAMES.iter().enumerate().map(|(i, f)| (f.to_string(), json!(i as f64 * 0.1))).collect();
     let body = json!({ "transactions": vec![transaction; MAX_BATCH_SIZE] }).to_string();
-    let mut event: Value = serde_json::from_str(include_str!("fixtures/apigw-v2-request.json")).unwrap();
-    event["rawPath"] = json!("/predict/batch");
-    event["requestContext"]["http"]["path"] = json!("/predict/batch");
-    event["body"] = json!(body);
-    let response = app.handle(lambda_http::request::from_str(&event.to_string()).unwrap()).await;
+    let response = app.handle(ApiGatewayEvent::post("/predict/batch", &body).request()).await;
     assert_eq!(response.status(), 200);
     captured.flush(); // the runner's end-of-invocation flush
 

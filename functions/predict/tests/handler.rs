@@ -7,6 +7,7 @@ use lambda_http::{Body, Response};
 
 use fraudwatch_core::schema::parse_transaction;
 use predict::api::{App, MAX_BATCH_SIZE, MAX_BODY_BYTES, REASONS_RETURNED};
+use predict::test_util::ApiGatewayEvent;
 use serde_json::{json, Value};
 
 mod common;
@@ -24,33 +25,8 @@ fn parity_rows() -> Vec<(serde_json::Map<String, Value>, f64)> {
         .collect()
 }
 
-fn event(method: &str, path: &str, content_type: Option<&str>, body: &str) -> lambda_http::Request {
-    let mut e: Value = serde_json::from_str(include_str!("fixtures/apigw-v2-request.json")).unwrap();
-    e["rawPath"] = json!(path);
-    e["requestContext"]["http"]["path"] = json!(path);
-    e["requestContext"]["http"]["method"] = json!(method);
-    match content_type {
-        Some(ct) => e["headers"]["content-type"] = json!(ct),
-        None => {
-            e["headers"].as_object_mut().unwrap().remove("content-type");
-        }
-    }
-    e["body"] = json!(body);
-    lambda_http::request::from_str(&e.to_string()).unwrap()
-}
-
 fn post(path: &str, body: &str) -> lambda_http::Request {
-    event("POST", path, Some("application/json"), body)
-}
-
-/// `POST <path>?<query>`, the query as API Gateway passes it (`rawQueryString`).
-fn post_with_query(path: &str, query: &str, body: &str) -> lambda_http::Request {
-    let mut e: Value = serde_json::from_str(include_str!("fixtures/apigw-v2-request.json")).unwrap();
-    e["rawPath"] = json!(path);
-    e["requestContext"]["http"]["path"] = json!(path);
-    e["rawQueryString"] = json!(query);
-    e["body"] = json!(body);
-    lambda_http::request::from_str(&e.to_string()).unwrap()
+    ApiGatewayEvent::post(path, body).request()
 }
 
 fn parts(r: Response<Body>) -> (u16, Value) {
@@ -111,9 +87,9 @@ async fn a_batch_is_scored_in_one_call_and_every_item_logged() {
 #[tokio::test]
 async fn health_model_and_demo_page() {
     let app = app();
-    let (status, body) = parts(app.handle(event("GET", "/health", None, "")).await);
+    let (status, body) = parts(app.handle(ApiGatewayEvent::new("GET", "/health").request()).await);
     assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
-    let (status, card) = parts(app.handle(event("GET", "/model", None, "")).await);
+    let (status, card) = parts(app.handle(ApiGatewayEvent::new("GET", "/model").request()).await);
     assert_eq!(status, 200);
     assert_eq!(card["features"].as_array().unwrap().len(), 29);
     assert_eq!(card["version"], json!(app.model.version()));
@@ -126,7 +102,7 @@ async fn health_model_and_demo_page() {
     let how = guide["how_to_read"].as_str().unwrap();
     assert!(how.contains("bias + the reasons' contributions + other_features = margin"), "{how}");
     assert_eq!(card["explanation"]["file"], "trees.json", "the card itself is served whole");
-    let page = app.handle(event("GET", "/", None, "")).await;
+    let page = app.handle(ApiGatewayEvent::new("GET", "/").request()).await;
     assert_eq!(page.status(), 200);
     assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
     let html = String::from_utf8(page.body().to_vec()).unwrap();
@@ -158,15 +134,20 @@ async fn every_error_class_is_a_clear_4xx() {
         (post("/predict/batch", &over_limit), 422, "batch_size", "this one has 501"),
         (post("/predict", &huge), 413, "payload_too_large", "limit is 1048576"),
         (
-            event("POST", "/predict", Some("text/plain"), &valid.to_string()),
+            ApiGatewayEvent::post("/predict", &valid.to_string()).content_type(Some("text/plain")).request(),
             415,
             "unsupported_media_type",
             "text/plain",
         ),
-        (event("POST", "/predict", None, &valid.to_string()), 415, "unsupported_media_type", "got nothing"),
-        (event("GET", "/predict", None, ""), 405, "method_not_allowed", "allowed: POST"),
-        (event("DELETE", "/health", None, ""), 405, "method_not_allowed", "allowed: GET"),
-        (event("GET", "/nope", None, ""), 404, "not_found", "/nope"),
+        (
+            ApiGatewayEvent::post("/predict", &valid.to_string()).content_type(None).request(),
+            415,
+            "unsupported_media_type",
+            "got nothing",
+        ),
+        (ApiGatewayEvent::new("GET", "/predict").request(), 405, "method_not_allowed", "allowed: POST"),
+        (ApiGatewayEvent::new("DELETE", "/health").request(), 405, "method_not_allowed", "allowed: GET"),
+        (ApiGatewayEvent::new("GET", "/nope").request(), 404, "not_found", "/nope"),
     ];
     for (request, status, code, phrase) in cases {
         let response = app.handle(request).await;
@@ -205,7 +186,8 @@ fn flagged_fraud_row() -> usize {
 async fn explain_true_returns_the_top_treeshap_reasons_and_logs_them() {
     let app = app();
     let i = flagged_fraud_row();
-    let (status, body) = parts(app.handle(post_with_query("/predict", "explain=true", &parity_body(i))).await);
+    let (status, body) =
+        parts(app.handle(ApiGatewayEvent::post("/predict", &parity_body(i)).query("explain=true").request()).await);
     assert_eq!(status, 200, "{body}");
     let explanation = &body["explanation"];
     let reasons = explanation["reasons"].as_array().unwrap();
@@ -255,7 +237,8 @@ fn as_f32(v: &Value) -> f32 {
 async fn without_explain_true_the_response_and_the_record_are_as_before() {
     let app = app();
     for query in ["", "explain=false"] {
-        let (status, body) = parts(app.handle(post_with_query("/predict", query, &parity_body(0))).await);
+        let (status, body) =
+            parts(app.handle(ApiGatewayEvent::post("/predict", &parity_body(0)).query(query).request()).await);
         assert_eq!(status, 200, "{body}");
         let mut keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
         keys.sort_unstable();
@@ -269,7 +252,8 @@ async fn a_batch_with_explain_true_explains_every_prediction() {
     let app = app();
     let transactions: Vec<Value> = parity_rows().into_iter().take(30).map(|(f, _)| Value::Object(f)).collect();
     let body = json!({ "transactions": transactions }).to_string();
-    let (status, out) = parts(app.handle(post_with_query("/predict/batch", "explain=true", &body)).await);
+    let (status, out) =
+        parts(app.handle(ApiGatewayEvent::post("/predict/batch", &body).query("explain=true").request()).await);
     assert_eq!(status, 200, "{out}");
     let predictions = out["predictions"].as_array().unwrap();
     assert!(predictions.iter().all(|p| p["explanation"]["reasons"].as_array().is_some_and(|r| !r.is_empty())));
@@ -293,7 +277,8 @@ async fn bad_query_parameters_are_a_400_naming_the_parameter() {
         (&format!("{}=1", "k".repeat(500)), "…`: the only one"),
     ] {
         for path in ["/predict", "/predict/batch"] {
-            let (status, body) = parts(app.handle(post_with_query(path, query, &parity_body(0))).await);
+            let (status, body) =
+                parts(app.handle(ApiGatewayEvent::post(path, &parity_body(0)).query(query).request()).await);
             assert_eq!((status, body["error"].as_str()), (400, Some("invalid_query")), "{query}: {body}");
             let detail = body["detail"].as_str().unwrap();
             assert!(detail.contains(phrase), "{query}: {detail}");
@@ -307,12 +292,13 @@ async fn bad_query_parameters_are_a_400_naming_the_parameter() {
 async fn a_model_without_an_explanation_scores_but_refuses_explain_true_with_a_409() {
     let model = predict::embedded_model(&locate_onnx_runtime().unwrap()).unwrap();
     let app = App::new(model, KeptRecords::default());
-    let (status, body) = parts(app.handle(post_with_query("/predict", "explain=true", &parity_body(0))).await);
+    let (status, body) =
+        parts(app.handle(ApiGatewayEvent::post("/predict", &parity_body(0)).query("explain=true").request()).await);
     assert_eq!((status, body["error"].as_str()), (409, Some("explanation_unavailable")), "{body}");
     assert!(body["detail"].as_str().unwrap().contains("model v1 is served without reason codes"), "{body}");
     assert!(app.log_sink.0.lock().unwrap().is_empty());
     let (status, _) = parts(app.handle(post("/predict", &parity_body(0))).await);
     assert_eq!(status, 200, "scoring without reasons still works");
-    let (_, card) = parts(app.handle(event("GET", "/model", None, "")).await);
+    let (_, card) = parts(app.handle(ApiGatewayEvent::new("GET", "/model").request()).await);
     assert_eq!((card["reason_codes"]["available"].as_bool(), card["reason_codes"].get("bias")), (Some(false), None));
 }

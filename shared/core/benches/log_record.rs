@@ -10,37 +10,27 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use fraudwatch_core::log_record::{
-    FeatureMap, LoggedContribution, LoggedExplanation, PredictionLogRecord, LOG_SCHEMA_VERSION,
-};
+use fraudwatch_core::log_record::{LoggedContribution, LoggedExplanation, PredictionLogRecord};
 use fraudwatch_core::schema::parse_transaction;
+use fraudwatch_core::test_util::LogRecordBuilder;
 use time::macros::datetime;
-use uuid::Uuid;
 
 const TRANSACTION: &str = r#"{"V1":-1.3598071336738,"V2":-0.0727811733098497,"V3":2.53634673796914,"V4":1.37815522427443,"V5":-0.338320769942518,"V6":0.462387777762292,"V7":0.239598554061257,"V8":0.0986979012610507,"V9":0.363786969611213,"V10":0.0907941719789316,"V11":-0.551599533260813,"V12":-0.617800855762348,"V13":-0.991389847235408,"V14":-0.311169353699879,"V15":1.46817697209427,"V16":-0.470400525259478,"V17":0.207971241929242,"V18":0.0257905801985591,"V19":0.403992960255733,"V20":0.251412098239705,"V21":-0.018306777944153,"V22":0.277837575558899,"V23":-0.110473910188767,"V24":0.0669280749146731,"V25":0.128539358273528,"V26":-0.189114843888824,"V27":0.133558376740387,"V28":-0.0210530534538215,"Amount":149.62,"transaction_id":"order-77"}"#;
 
 fn bench(c: &mut Criterion) {
     let transaction = parse_transaction(TRANSACTION.as_bytes()).unwrap();
-    let record = PredictionLogRecord {
-        schema_version: LOG_SCHEMA_VERSION,
-        prediction_id: Uuid::parse_str("0193a5b2-7c4e-7d8f-9a0b-1c2d3e4f5a6b").unwrap(),
-        timestamp: datetime!(2026-11-22 03:04:05.123456 UTC),
-        request_id: "c3d4e5f6-a7b8-4c9d-8e0f-112233445566".into(),
-        model_version: "v1".into(),
-        features: FeatureMap(transaction.features),
-        fraud_probability: 0.000_087_1,
-        is_fraud: false,
-        threshold: 0.986_222_2,
-        latency_us: 17,
-        transaction_id: transaction.transaction_id,
-        explanation: None,
-    };
+    let unexplained = LogRecordBuilder::at(datetime!(2026-11-22 03:04:05.123456 UTC))
+        .request_id("c3d4e5f6-a7b8-4c9d-8e0f-112233445566")
+        .features(transaction.features)
+        .scored(0.000_087_1, 0.986_222_2)
+        .transaction_id(transaction.transaction_id.expect("the transaction has an id"));
+    let record = unexplained.clone().build();
     let encoded = record.encode();
     assert_eq!(PredictionLogRecord::decode(&encoded).unwrap(), record);
     // This transaction's explanation by the committed model (`?explain=true`, five reasons).
     let reason = |feature: &str, contribution: f32| LoggedContribution { feature: feature.into(), contribution };
-    let explained = PredictionLogRecord {
-        explanation: Some(LoggedExplanation {
+    let explained = unexplained
+        .explanation(LoggedExplanation {
             bias: 2.345_466_6,
             margin: -5.865_594,
             top: vec![
@@ -51,9 +41,8 @@ fn bench(c: &mut Criterion) {
                 reason("V24", -0.476_237_83),
             ],
             other_features: -2.931_393_9,
-        }),
-        ..record.clone()
-    };
+        })
+        .build();
     let explained_encoded = explained.encode();
     assert_eq!(PredictionLogRecord::decode(&explained_encoded).unwrap(), explained);
 

@@ -27,6 +27,8 @@ use time::format_description::well_known::Rfc3339;
 use time::{Date, Duration, OffsetDateTime, UtcOffset};
 use uuid::Uuid;
 
+use crate::body::BodyError;
+use crate::prediction_id::PredictionId;
 use crate::schema::{json_type_name, MAX_TRANSACTION_ID_BYTES};
 
 /// Root of the labels in the bucket.
@@ -44,7 +46,7 @@ pub const LABEL_FIELDS: [&str; 5] = ["prediction_id", "transaction_id", "label",
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum LabelTarget {
     /// The id predict answered with.
-    Prediction(Uuid),
+    Prediction(PredictionId),
     /// The caller's own id, as sent with the transaction (and logged).
     Transaction(String),
 }
@@ -63,7 +65,7 @@ pub struct LabelRecord {
 #[derive(Serialize, Deserialize)]
 struct LabelJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
-    prediction_id: Option<Uuid>,
+    prediction_id: Option<PredictionId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     transaction_id: Option<&'a str>,
     label: u8,
@@ -103,17 +105,6 @@ impl fmt::Display for LabelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "record {}: {}: {}", self.record, self.field, self.problem)
     }
-}
-
-/// Why a whole `POST /labels` body cannot be read as labels (as opposed to single bad records).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LabelFileError {
-    #[error("body is not valid JSON: {0}")]
-    MalformedJson(String),
-    #[error("body has the wrong shape: {0}")]
-    WrongShape(String),
-    #[error("a request holds 1 to {max} labels; this one has {got}")]
-    BatchSize { got: usize, max: usize },
 }
 
 /// The records of a body or file that are valid, each with its index (or line), and the problems of the others.
@@ -175,8 +166,8 @@ impl LabelFields {
                 problem("prediction_id", "prediction_id or transaction_id is required".into());
                 None
             }
-            (Some(id), None) => match Uuid::parse_str(&id) {
-                Ok(uuid) => Some(LabelTarget::Prediction(uuid)),
+            (Some(id), None) => match id.parse() {
+                Ok(prediction_id) => Some(LabelTarget::Prediction(prediction_id)),
                 Err(e) => {
                     problem("prediction_id", format!("{:?} is not a UUID ({e})", shown(&id)));
                     None
@@ -286,32 +277,23 @@ fn record_from_json(object: &Map<String, Value>, now: OffsetDateTime) -> Result<
 
 /// A `POST /labels` body: `{"labels": [ {record}, … ]}` with 1 to [`MAX_LABELS_PER_REQUEST`] records. Bad records
 /// are reported by index; only a body that is not that shape at all is an error.
-pub fn parse_request(body: &[u8], now: OffsetDateTime) -> Result<ParsedLabels, LabelFileError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => LabelFileError::WrongShape(e.to_string()),
-        _ => LabelFileError::MalformedJson(e.to_string()),
-    })?;
+pub fn parse_request(body: &[u8], now: OffsetDateTime) -> Result<ParsedLabels, BodyError> {
+    let value: Value = serde_json::from_slice(body).map_err(BodyError::from)?;
     let Value::Object(mut top) = value else {
-        return Err(LabelFileError::WrongShape(format!(
-            "expected {{\"labels\": [...]}}, got {}",
-            json_type_name(&value)
-        )));
+        return Err(BodyError::WrongShape(format!("expected {{\"labels\": [...]}}, got {}", json_type_name(&value))));
     };
-    let labels = top.remove("labels").ok_or_else(|| LabelFileError::WrongShape("no \"labels\" array".into()))?;
+    let labels = top.remove("labels").ok_or_else(|| BodyError::WrongShape("no \"labels\" array".into()))?;
     if let Some(extra) = top.keys().next() {
-        return Err(LabelFileError::WrongShape(format!(
+        return Err(BodyError::WrongShape(format!(
             "unknown field {:?} (the body is {{\"labels\": [...]}})",
             shown(extra)
         )));
     }
     let Value::Array(items) = labels else {
-        return Err(LabelFileError::WrongShape(format!(
-            "\"labels\" must be an array, got {}",
-            json_type_name(&labels)
-        )));
+        return Err(BodyError::WrongShape(format!("\"labels\" must be an array, got {}", json_type_name(&labels))));
     };
     if items.is_empty() || items.len() > MAX_LABELS_PER_REQUEST {
-        return Err(LabelFileError::BatchSize { got: items.len(), max: MAX_LABELS_PER_REQUEST });
+        return Err(BodyError::BatchSize { items: "labels", got: items.len(), max: MAX_LABELS_PER_REQUEST });
     }
     let mut parsed = ParsedLabels::default();
     for (i, item) in items.iter().enumerate() {
@@ -372,12 +354,8 @@ pub fn label_partition_day(key: &str) -> Option<Date> {
 /// Whether `id` can name a prediction of this service: predict makes UUIDv7 ids from the prediction's own time, so
 /// an id of another version, or one whose time is in the future, names nothing it scored. The cheap check at
 /// ingestion (no I/O); whether the prediction exists is settled when the quality check joins labels to the logs.
-pub fn could_name_a_prediction(id: Uuid, now: OffsetDateTime) -> bool {
-    id.get_version_num() == 7
-        && id.get_timestamp().is_some_and(|t| {
-            let (seconds, _) = t.to_unix();
-            i64::try_from(seconds).is_ok_and(|s| s <= (now + CLOCK_SKEW).unix_timestamp())
-        })
+pub fn could_name_a_prediction(id: PredictionId, now: OffsetDateTime) -> bool {
+    id.time().is_ok_and(|t| t <= now + CLOCK_SKEW)
 }
 
 /// What [`LabelSet::insert`] did with a record.
@@ -398,7 +376,7 @@ pub enum Insert {
 /// transaction id is a `&str` lookup, with nothing allocated per row.
 #[derive(Debug, Default, Clone)]
 pub struct LabelSet {
-    by_prediction: HashMap<Uuid, LabelRecord>,
+    by_prediction: HashMap<PredictionId, LabelRecord>,
     by_transaction: HashMap<String, LabelRecord>,
 }
 
@@ -411,7 +389,7 @@ impl LabelSet {
     }
 
     /// The truth about a prediction: the later of its label by id and its label by transaction id.
-    pub fn truth(&self, prediction_id: Uuid, transaction_id: Option<&str>) -> Option<&LabelRecord> {
+    pub fn truth(&self, prediction_id: PredictionId, transaction_id: Option<&str>) -> Option<&LabelRecord> {
         let by_id = self.by_prediction.get(&prediction_id);
         let by_transaction = transaction_id.and_then(|t| self.by_transaction.get(t));
         match (by_id, by_transaction) {
@@ -545,17 +523,20 @@ mod tests {
     #[test]
     fn bodies_of_the_wrong_shape_are_refused_whole() {
         let refuse = |body: &[u8]| parse_request(body, NOW).unwrap_err();
-        assert!(matches!(refuse(b"{"), LabelFileError::MalformedJson(_)));
-        assert!(matches!(refuse(b"[]"), LabelFileError::WrongShape(_)));
-        assert!(matches!(refuse(br#"{"labels": {}}"#), LabelFileError::WrongShape(_)));
-        assert!(matches!(refuse(br#"{"labels": [], "x": 1}"#), LabelFileError::WrongShape(_)));
-        assert_eq!(refuse(br#"{"labels": []}"#), LabelFileError::BatchSize { got: 0, max: MAX_LABELS_PER_REQUEST });
+        assert!(matches!(refuse(b"{"), BodyError::MalformedJson(_)));
+        assert!(matches!(refuse(b"[]"), BodyError::WrongShape(_)));
+        assert!(matches!(refuse(br#"{"labels": {}}"#), BodyError::WrongShape(_)));
+        assert!(matches!(refuse(br#"{"labels": [], "x": 1}"#), BodyError::WrongShape(_)));
+        assert_eq!(
+            refuse(br#"{"labels": []}"#),
+            BodyError::BatchSize { items: "labels", got: 0, max: MAX_LABELS_PER_REQUEST }
+        );
     }
 
     #[test]
     fn later_labels_replace_earlier_ones_and_repeats_count_once() {
         let label = |is_fraud, at| LabelRecord {
-            target: LabelTarget::Prediction(Uuid::parse_str(ID).unwrap()),
+            target: LabelTarget::Prediction(ID.parse().unwrap()),
             is_fraud,
             labelled_at: at,
             source: None,
@@ -567,7 +548,7 @@ mod tests {
         assert_eq!(set.insert(label(false, datetime!(2026-11-21 00:00 UTC))), Insert::Superseded);
         assert_eq!(set.insert(label(false, datetime!(2026-12-20 00:00 UTC))), Insert::Superseded, "fraud wins a tie");
         assert_eq!(set.len(), 1);
-        let id = Uuid::parse_str(ID).unwrap();
+        let id: PredictionId = ID.parse().unwrap();
         assert!(set.truth(id, None).unwrap().is_fraud);
         // A later label by transaction id outranks the one by prediction id.
         set.insert(LabelRecord {
@@ -577,7 +558,7 @@ mod tests {
             source: None,
         });
         assert!(!set.truth(id, Some("t-1")).unwrap().is_fraud);
-        assert!(set.truth(Uuid::nil(), Some("t-2")).is_none());
+        assert!(set.truth(Uuid::nil().into(), Some("t-2")).is_none());
         // Repeats of a transaction id among the rows count once; ids without a label, and labels by prediction id,
         // not at all.
         assert_eq!((set.len(), set.transaction_labels()), (2, 1));
@@ -598,9 +579,9 @@ mod tests {
     #[test]
     fn only_time_ordered_ids_from_the_past_can_name_a_prediction() {
         let now = NOW;
-        let ours = crate::log_record::new_prediction_id(now - Duration::DAY);
-        assert!(could_name_a_prediction(ours, now));
-        assert!(!could_name_a_prediction(Uuid::new_v4(), now));
-        assert!(!could_name_a_prediction(crate::log_record::new_prediction_id(now + Duration::HOUR), now));
+        assert!(could_name_a_prediction(PredictionId::new(now - Duration::DAY), now));
+        assert!(could_name_a_prediction(PredictionId::new(now + CLOCK_SKEW), now));
+        assert!(!could_name_a_prediction(Uuid::new_v4().into(), now));
+        assert!(!could_name_a_prediction(PredictionId::new(now + Duration::HOUR), now));
     }
 }

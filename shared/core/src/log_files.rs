@@ -23,15 +23,14 @@
 
 use std::io::{Read, Write};
 
+use crate::log_record::{partition_prefix, PredictionLogRecord};
+use crate::prediction_id::PredictionId;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
-use uuid::Uuid;
-
-use crate::log_record::{partition_prefix, PredictionLogRecord};
 
 /// Extension of a single record's object.
 pub const SINGLE_EXTENSION: &str = ".json";
@@ -47,7 +46,7 @@ const DIGEST_HEX_DIGITS: usize = 16;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogObjectName {
     /// `<prediction_id>.json`: one record.
-    Single(Uuid),
+    Single(PredictionId),
     /// `<first>_<last>_<records>_<digest>.jsonl.gz`.
     Batch(BatchFileName),
     /// Anything else: read as one (probably corrupt) record, so it is counted rather than ignored.
@@ -61,7 +60,7 @@ impl LogObjectName {
         if let Some(stem) = name.strip_suffix(BATCH_EXTENSION) {
             return BatchFileName::parse(stem).map_or(LogObjectName::Other, LogObjectName::Batch);
         }
-        match name.strip_suffix(SINGLE_EXTENSION).map(Uuid::parse_str) {
+        match name.strip_suffix(SINGLE_EXTENSION).map(str::parse) {
             Some(Ok(id)) => LogObjectName::Single(id),
             _ => LogObjectName::Other,
         }
@@ -79,8 +78,8 @@ impl LogObjectName {
 /// A batched file's name, parsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchFileName {
-    pub first: Uuid,
-    pub last: Uuid,
+    pub first: PredictionId,
+    pub last: PredictionId,
     pub records: usize,
     digest: u64,
 }
@@ -88,8 +87,8 @@ pub struct BatchFileName {
 impl BatchFileName {
     fn parse(stem: &str) -> Option<Self> {
         let mut parts = stem.split('_');
-        let first = Uuid::parse_str(parts.next()?).ok()?;
-        let last = Uuid::parse_str(parts.next()?).ok()?;
+        let first: PredictionId = parts.next()?.parse().ok()?;
+        let last: PredictionId = parts.next()?.parse().ok()?;
         let records: usize = parts.next()?.parse().ok()?;
         let digest = parts.next().filter(|d| d.len() == DIGEST_HEX_DIGITS)?;
         let digest = u64::from_str_radix(digest, 16).ok()?;
@@ -102,14 +101,14 @@ impl BatchFileName {
     }
 
     /// Whether the file may hold the record with this id (its ids are sorted, so only ids in its range).
-    pub fn may_hold(&self, id: Uuid) -> bool {
+    pub fn may_hold(&self, id: PredictionId) -> bool {
         self.first <= id && id <= self.last
     }
 
     /// Whether the file may hold records made in `[since, until)`, by the times in its first and last ids.
     pub fn may_overlap(&self, since: OffsetDateTime, until: OffsetDateTime) -> bool {
-        let first = prediction_time(self.first);
-        let last = prediction_time(self.last);
+        let first = self.first.time().ok();
+        let last = self.last.time().ok();
         first.is_none_or(|t| t < until) && last.is_none_or(|t| t >= since)
     }
 
@@ -155,7 +154,7 @@ impl BatchFile {
         let mut digest = Sha256::new();
         let mut gzip = GzEncoder::new(Vec::new(), Compression::default());
         for record in &sorted {
-            digest.update(record.prediction_id.as_bytes());
+            digest.update(record.prediction_id.as_uuid().as_bytes());
             let mut line = record.encode();
             line.push(b'\n');
             gzip.write_all(&line).expect("writing to memory cannot fail");
@@ -200,45 +199,24 @@ impl BatchText {
 
 /// The prediction id of one encoded record, without decoding the rest (a sampler decides by the id which lines it
 /// keeps); `None` when the line has no readable id.
-pub fn prediction_id_of(line: &[u8]) -> Option<Uuid> {
+pub fn prediction_id_of(line: &[u8]) -> Option<PredictionId> {
     #[derive(Deserialize)]
     struct IdOnly {
-        prediction_id: Uuid,
+        prediction_id: PredictionId,
     }
     serde_json::from_slice::<IdOnly>(line).ok().map(|r| r.prediction_id)
-}
-
-/// The creation time a UUIDv7 prediction id carries (to the millisecond); `None` for other UUID versions.
-pub fn prediction_time(id: Uuid) -> Option<OffsetDateTime> {
-    if id.get_version() != Some(uuid::Version::SortRand) {
-        return None;
-    }
-    let (seconds, nanos) = id.get_timestamp()?.to_unix();
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(seconds) * 1_000_000_000 + i128::from(nanos)).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::log_record::{new_prediction_id, FeatureMap, LOG_SCHEMA_VERSION};
+    use crate::test_util::LogRecordBuilder;
     use time::macros::datetime;
     use time::Duration;
+    use uuid::Uuid;
 
     fn record(at: OffsetDateTime) -> PredictionLogRecord {
-        PredictionLogRecord {
-            schema_version: LOG_SCHEMA_VERSION,
-            prediction_id: new_prediction_id(at),
-            timestamp: at,
-            request_id: "req".into(),
-            model_version: "v1".into(),
-            features: FeatureMap([0.5; crate::schema::FEATURE_COUNT]),
-            fraud_probability: 0.25,
-            is_fraud: false,
-            threshold: 0.5,
-            latency_us: 17,
-            transaction_id: None,
-            explanation: None,
-        }
+        LogRecordBuilder::at(at).build()
     }
 
     fn hour_of_records(n: usize) -> Vec<PredictionLogRecord> {
@@ -263,7 +241,7 @@ mod tests {
         let LogObjectName::Batch(name) = LogObjectName::parse(&file.key) else { panic!("{}", file.key) };
         assert_eq!((name.first, name.last, name.records), (records[0].prediction_id, records[4].prediction_id, 5));
         assert!(name.may_hold(records[2].prediction_id));
-        assert!(!name.may_hold(new_prediction_id(datetime!(2026-11-22 03:10 UTC))));
+        assert!(!name.may_hold(PredictionId::new(datetime!(2026-11-22 03:10 UTC))));
         assert_eq!(LogObjectName::parse(&file.key).records(), 5);
     }
 
@@ -292,7 +270,7 @@ mod tests {
 
     #[test]
     fn names_tell_the_layout() {
-        let id = new_prediction_id(datetime!(2026-11-22 03:04:05 UTC));
+        let id = PredictionId::new(datetime!(2026-11-22 03:04:05 UTC));
         let p = "prediction-logs/dt=2026-11-22/hour=03/";
         assert_eq!(LogObjectName::parse(&format!("{p}{id}.json")), LogObjectName::Single(id));
         for other in [
@@ -322,11 +300,18 @@ mod tests {
     }
 
     #[test]
-    fn ids_and_their_times_read_without_decoding_the_record() {
+    fn ids_read_without_decoding_the_record() {
         let r = record(datetime!(2026-11-22 03:04:05.678 UTC));
         assert_eq!(prediction_id_of(&r.encode()), Some(r.prediction_id));
         assert_eq!(prediction_id_of(b"{\"prediction_id\": 3}"), None);
-        assert_eq!(prediction_time(r.prediction_id), Some(datetime!(2026-11-22 03:04:05.678 UTC)));
-        assert_eq!(prediction_time(Uuid::new_v4()), None);
+    }
+
+    #[test]
+    fn a_batch_named_by_ids_without_a_time_may_hold_any_time() {
+        let (v4, v7) = (PredictionId::from(Uuid::new_v4()), PredictionId::new(datetime!(2026-11-22 03:00 UTC)));
+        let name = BatchFileName { first: v4, last: v4, records: 1, digest: 0 };
+        assert!(name.may_overlap(datetime!(2026-11-22 03:30 UTC), datetime!(2026-11-22 04:00 UTC)));
+        let both_v7 = BatchFileName { first: v7, last: v7, records: 1, digest: 0 };
+        assert!(!both_v7.may_overlap(datetime!(2026-11-22 03:30 UTC), datetime!(2026-11-22 04:00 UTC)));
     }
 }

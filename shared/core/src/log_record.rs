@@ -7,13 +7,12 @@
 
 use std::fmt;
 
+use crate::prediction_id::PredictionId;
+use crate::schema::{feature_index, Features, FEATURE_COUNT, FEATURE_NAMES};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use uuid::Uuid;
-
-use crate::schema::{feature_index, Features, FEATURE_COUNT, FEATURE_NAMES};
 
 /// Bumped whenever a field is added, changes meaning or disappears; readers refuse versions they do not know.
 pub const LOG_SCHEMA_VERSION: u32 = 2;
@@ -26,8 +25,8 @@ pub const PREDICTION_LOG_PREFIX: &str = "prediction-logs/";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PredictionLogRecord {
     pub schema_version: u32,
-    /// UUIDv7: unique, and sorts by time.
-    pub prediction_id: Uuid,
+    /// UUIDv7 made from `timestamp`: unique, sorts by time, and names the record's partition.
+    pub prediction_id: PredictionId,
     #[serde(with = "time::serde::rfc3339")]
     pub timestamp: OffsetDateTime,
     /// The API Gateway request id of the call that scored it.
@@ -157,23 +156,6 @@ fn check_explanation(e: &LoggedExplanation) -> Result<(), String> {
     Ok(())
 }
 
-/// A prediction id made at `at`: a UUIDv7 whose time is the record's own timestamp (to the millisecond), so the
-/// id alone names the record's partition ([`key_of_prediction`]).
-pub fn new_prediction_id(at: OffsetDateTime) -> Uuid {
-    let at = at.to_offset(time::UtcOffset::UTC);
-    let seconds = u64::try_from(at.unix_timestamp()).unwrap_or(0);
-    Uuid::new_v7(uuid::Timestamp::from_unix(uuid::NoContext, seconds, at.nanosecond()))
-}
-
-/// The object key of the record with this id, from the id alone (its UUIDv7 time is the record's timestamp,
-/// truncated to the millisecond, which never leaves the hour); `None` for an id that is not a UUIDv7.
-pub fn key_of_prediction(id: Uuid) -> Option<String> {
-    let (seconds, nanos) = id.get_timestamp()?.to_unix();
-    let at = OffsetDateTime::from_unix_timestamp(i64::try_from(seconds).ok()?).ok()?
-        + time::Duration::nanoseconds(nanos.into());
-    Some(format!("{}{id}.json", partition_prefix(at)))
-}
-
 /// `prediction-logs/dt=YYYY-MM-DD/hour=HH/` for the hour holding `ts` (UTC).
 pub fn partition_prefix(ts: OffsetDateTime) -> String {
     let ts = ts.to_offset(time::UtcOffset::UTC);
@@ -252,26 +234,20 @@ impl<'de> Deserialize<'de> for FeatureMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_util::LogRecordBuilder;
     use time::macros::datetime;
 
-    pub(crate) fn sample() -> PredictionLogRecord {
+    fn sample() -> PredictionLogRecord {
         let mut features = [0f32; FEATURE_COUNT];
         for (i, f) in features.iter_mut().enumerate() {
             *f = i as f32 - 1.5;
         }
-        PredictionLogRecord {
-            schema_version: LOG_SCHEMA_VERSION,
-            prediction_id: Uuid::parse_str("0193a5b2-7c4e-7d8f-9a0b-1c2d3e4f5a6b").unwrap(),
-            timestamp: datetime!(2026-11-22 03:04:05.123 UTC),
-            request_id: "req-1".into(),
-            model_version: "v1".into(),
-            features: FeatureMap(features),
-            fraud_probability: 0.25,
-            is_fraud: false,
-            threshold: 0.5,
-            latency_us: 17,
-            transaction_id: Some("tx-9".into()),
-            explanation: Some(LoggedExplanation {
+        LogRecordBuilder::at(datetime!(2026-11-22 03:04:05.123 UTC))
+            .id("0193a5b2-7c4e-7d8f-9a0b-1c2d3e4f5a6b".parse().unwrap())
+            .request_id("req-1")
+            .features(features)
+            .transaction_id("tx-9")
+            .explanation(LoggedExplanation {
                 bias: -8.5,
                 margin: -7.25,
                 top: vec![
@@ -279,8 +255,8 @@ mod tests {
                     LoggedContribution { feature: "Amount".into(), contribution: 0.25 },
                 ],
                 other_features: 0.25,
-            }),
-        }
+            })
+            .build()
     }
 
     /// A record as version 1 wrote it (before reason codes), byte for byte.
@@ -382,10 +358,9 @@ mod tests {
         let mut r = sample();
         for at in [datetime!(2026-11-22 03:59:59.999_999_999 UTC), datetime!(2026-11-22 04:00:00 UTC)] {
             r.timestamp = at;
-            r.prediction_id = new_prediction_id(at);
-            assert_eq!(key_of_prediction(r.prediction_id).as_deref(), Some(r.s3_key().as_str()));
+            r.prediction_id = PredictionId::new(at);
+            assert_eq!(r.prediction_id.key(), Ok(r.s3_key()));
         }
-        assert_eq!(key_of_prediction(Uuid::new_v4()), None);
     }
 
     #[test]

@@ -44,12 +44,10 @@ use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 use futures::{StreamExt, TryStreamExt};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
-use fraudwatch_core::log_files::{prediction_id_of, prediction_time, BatchText, LogObjectName};
-use fraudwatch_core::log_record::{
-    key_of_prediction, partition_prefix, partition_prefixes, PredictionLogRecord, PREDICTION_LOG_PREFIX,
-};
+use fraudwatch_core::log_files::{prediction_id_of, BatchText, LogObjectName};
+use fraudwatch_core::log_record::{partition_prefixes, PredictionLogRecord, PREDICTION_LOG_PREFIX};
+use fraudwatch_core::prediction_id::PredictionId;
 
 use crate::drift::s3::{get_if_exists, s3_error, S3Error, GET_CONCURRENCY, GONE_WHEN_READ, LIST_CONCURRENCY};
 
@@ -72,7 +70,7 @@ impl LogObject {
     /// nothing are kept: they need reading to know).
     pub fn may_overlap(&self, since: OffsetDateTime, until: OffsetDateTime) -> bool {
         match self.name {
-            LogObjectName::Single(id) => prediction_time(id).is_none_or(|t| since <= t && t < until),
+            LogObjectName::Single(id) => id.time().ok().is_none_or(|t| since <= t && t < until),
             LogObjectName::Batch(name) => name.may_overlap(since, until),
             LogObjectName::Other => true,
         }
@@ -148,7 +146,7 @@ async fn read_object(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     key: String,
-    keep: impl Fn(Uuid) -> bool,
+    keep: impl Fn(PredictionId) -> bool,
 ) -> Result<ObjectRecords, S3Error> {
     match get_if_exists(s3, bucket, &key).await? {
         Some(body) => Ok(decode_object(&key, &body, keep)),
@@ -156,7 +154,7 @@ async fn read_object(
     }
 }
 
-fn decode_object(key: &str, body: &[u8], keep: impl Fn(Uuid) -> bool) -> ObjectRecords {
+fn decode_object(key: &str, body: &[u8], keep: impl Fn(PredictionId) -> bool) -> ObjectRecords {
     let mut out = ObjectRecords::default();
     if !matches!(LogObjectName::parse(key), LogObjectName::Batch(_)) {
         match PredictionLogRecord::decode(body) {
@@ -212,7 +210,7 @@ pub async fn read_partition(
     let objects: Vec<LogObject> =
         list_partition(s3, bucket, prefix).await?.into_iter().filter(|o| o.may_overlap(since, until)).collect();
     let mut read = PartitionRecords { objects: objects.len(), ..PartitionRecords::default() };
-    let mut by_id: HashMap<Uuid, PredictionLogRecord> = HashMap::new();
+    let mut by_id: HashMap<PredictionId, PredictionLogRecord> = HashMap::new();
     let mut bodies = futures::stream::iter(objects)
         .map(|o| read_object(s3, bucket, o.key, |_| true))
         .buffer_unordered(GET_CONCURRENCY);
@@ -244,12 +242,12 @@ pub struct FoundRecord {
 pub async fn find_records(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
-    ids: &[Uuid],
-) -> Result<HashMap<Uuid, FoundRecord>, S3Error> {
-    let mut by_partition: BTreeMap<String, Vec<(Uuid, String)>> = BTreeMap::new();
+    ids: &[PredictionId],
+) -> Result<HashMap<PredictionId, FoundRecord>, S3Error> {
+    let mut by_partition: BTreeMap<String, Vec<(PredictionId, String)>> = BTreeMap::new();
     for &id in ids {
-        if let (Some(key), Some(at)) = (key_of_prediction(id), prediction_time(id)) {
-            by_partition.entry(partition_prefix(at)).or_default().push((id, key));
+        if let (Ok(key), Ok(partition)) = (id.key(), id.partition()) {
+            by_partition.entry(partition).or_default().push((id, key));
         }
     }
     let found: Vec<Vec<FoundRecord>> = futures::stream::iter(by_partition)
@@ -264,9 +262,9 @@ async fn find_in_partition(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     prefix: String,
-    wanted: Vec<(Uuid, String)>,
+    wanted: Vec<(PredictionId, String)>,
 ) -> Result<Vec<FoundRecord>, S3Error> {
-    let singles: Vec<(Uuid, Option<FoundRecord>)> = futures::stream::iter(wanted)
+    let singles: Vec<(PredictionId, Option<FoundRecord>)> = futures::stream::iter(wanted)
         .map(|(id, key)| async move {
             let record = get_if_exists(s3, bucket, &key)
                 .await?
@@ -278,7 +276,7 @@ async fn find_in_partition(
         .try_collect()
         .await?;
     let mut found: Vec<FoundRecord> = Vec::new();
-    let mut missing: HashSet<Uuid> = HashSet::new();
+    let mut missing: HashSet<PredictionId> = HashSet::new();
     for (id, record) in singles {
         match record {
             Some(f) => found.push(f),
@@ -303,7 +301,7 @@ async fn find_in_partition(
             Ok::<_, S3Error>((key, object.records))
         })
         .buffered(GET_CONCURRENCY);
-    let mut seen: HashSet<Uuid> = HashSet::new();
+    let mut seen: HashSet<PredictionId> = HashSet::new();
     while let Some(object) = bodies.next().await {
         let (key, records) = object?;
         for record in records {
@@ -353,8 +351,8 @@ impl SeededHash {
         (word >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    fn of_id(&self, id: Uuid) -> f64 {
-        self.of(id.as_bytes())
+    fn of_id(&self, id: PredictionId) -> f64 {
+        self.of(id.as_uuid().as_bytes())
     }
 }
 
@@ -517,12 +515,12 @@ struct Plan {
 
 impl Plan {
     /// Whether a row of a batched file is a candidate (decided from its id before decoding the rest).
-    fn keeps_in_file(&self, id: Uuid) -> bool {
+    fn keeps_in_file(&self, id: PredictionId) -> bool {
         self.hash.of_id(id) < self.within_t
     }
 
     /// A candidate row's sort key: its unit's rank, then (within a file) its own hash.
-    fn row_key(&self, unit: &Unit, id: Uuid) -> (OrderedHash, OrderedHash) {
+    fn row_key(&self, unit: &Unit, id: PredictionId) -> (OrderedHash, OrderedHash) {
         let h = self.hash.of_id(id);
         match (unit.single, self.sequential) {
             (true, _) => (OrderedHash(unit.rank), OrderedHash(0.0)),
@@ -535,8 +533,8 @@ impl Plan {
 /// The `max_rows` candidates of smallest key, at most one per id.
 struct Kept {
     k: usize,
-    heap: BinaryHeap<((OrderedHash, OrderedHash), Uuid)>,
-    records: HashMap<Uuid, PredictionLogRecord>,
+    heap: BinaryHeap<((OrderedHash, OrderedHash), PredictionId)>,
+    records: HashMap<PredictionId, PredictionLogRecord>,
     duplicates: usize,
 }
 
@@ -659,26 +657,12 @@ pub async fn sample_window_observing(
 mod tests {
     use super::*;
     use fraudwatch_core::log_files::BatchFile;
-    use fraudwatch_core::log_record::{new_prediction_id, FeatureMap, LOG_SCHEMA_VERSION};
-    use fraudwatch_core::schema::FEATURE_COUNT;
+    use fraudwatch_core::test_util::LogRecordBuilder;
     use time::macros::datetime;
     use time::Duration;
 
     fn record(at: OffsetDateTime) -> PredictionLogRecord {
-        PredictionLogRecord {
-            schema_version: LOG_SCHEMA_VERSION,
-            prediction_id: new_prediction_id(at),
-            timestamp: at,
-            request_id: "r".into(),
-            model_version: "v1".into(),
-            features: FeatureMap([0.0; FEATURE_COUNT]),
-            fraud_probability: 0.1,
-            is_fraud: false,
-            threshold: 0.5,
-            latency_us: 1,
-            transaction_id: None,
-            explanation: None,
-        }
+        LogRecordBuilder::at(at).build()
     }
 
     /// A window's objects in memory: their listing entries and the records each holds.
@@ -772,7 +756,7 @@ mod tests {
         for seed in 0..5 {
             let (rows, _, read) = bucket.sample(2400, seed);
             assert_eq!(rows.len(), 2400);
-            let ids: HashSet<Uuid> = rows.iter().map(|r| r.prediction_id).collect();
+            let ids: HashSet<PredictionId> = rows.iter().map(|r| r.prediction_id).collect();
             assert_eq!(ids.len(), 2400, "no record twice");
             // The listing kept 2,400 singles and 25 files; reading stops once the sample is full (about half of it
             // from singles, one GET per row, the rest ~100 rows per file read).
@@ -829,7 +813,7 @@ mod tests {
         let bucket = Bucket::mixed(1000, 500);
         let seeds = 200;
         let mut per_hour = [0usize; 24];
-        let mut per_record: HashMap<Uuid, usize> = HashMap::new();
+        let mut per_record: HashMap<PredictionId, usize> = HashMap::new();
         for seed in 0..seeds {
             for r in bucket.sample(2400, seed).0 {
                 per_hour[usize::from(r.timestamp.hour())] += 1;
@@ -844,7 +828,7 @@ mod tests {
         // Hour 1's first 100 records are also in a second file: kept more often than a record in one file (two
         // files may be read), but at most about twice as often: 1 - (1 - π)² ≈ 1.9 π.
         let hour_1 = datetime!(2026-11-20 01:00 UTC);
-        let repeated: Vec<Uuid> = bucket
+        let repeated: Vec<PredictionId> = bucket
             .contents
             .values()
             .flatten()

@@ -33,6 +33,7 @@ use fraudwatch_core::alert_thresholds::{
 use fraudwatch_core::card::{Calibration, ModelCard};
 use fraudwatch_core::label::{Insert, LabelSet, LabelTarget, ParsedLabels};
 use fraudwatch_core::log_record::PredictionLogRecord;
+use fraudwatch_core::prediction_id::PredictionId;
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration, OffsetDateTime, Time, UtcOffset};
 
@@ -294,7 +295,7 @@ impl LabelSummary {
 }
 
 /// Labels by prediction id whose id's time lies in `window`.
-pub fn prediction_ids_in(labels: &LabelSet, window: &Window) -> BTreeMap<uuid::Uuid, bool> {
+pub fn prediction_ids_in(labels: &LabelSet, window: &Window) -> BTreeMap<PredictionId, bool> {
     labels
         .iter()
         .filter_map(|l| match l.target {
@@ -304,11 +305,8 @@ pub fn prediction_ids_in(labels: &LabelSet, window: &Window) -> BTreeMap<uuid::U
         .collect()
 }
 
-fn id_time_in(id: uuid::Uuid, window: &Window) -> bool {
-    id.get_timestamp().is_some_and(|t| {
-        let (seconds, _) = t.to_unix();
-        i64::try_from(seconds).is_ok_and(|s| window.start.unix_timestamp() <= s && s < window.end.unix_timestamp())
-    })
+fn id_time_in(id: PredictionId, window: &Window) -> bool {
+    id.time().is_ok_and(|t| window.start <= t && t < window.end)
 }
 
 /// The quality report of a file of prediction-log records and a set of labels, as the quality check of a run ending
@@ -326,12 +324,13 @@ pub fn assess_records(
 ) -> Option<QualityReport> {
     let window = quality_window(as_of, settings.lookback_days, settings.convention)?;
     let labelled = prediction_ids_in(labels, &window);
-    let mut found: std::collections::HashSet<uuid::Uuid> = std::collections::HashSet::new();
+    let mut found: std::collections::HashSet<PredictionId> = std::collections::HashSet::new();
     let in_window: Vec<&PredictionLogRecord> = records
         .iter()
         .filter(|r| window.start <= r.timestamp && r.timestamp < window.end && found.insert(r.prediction_id))
         .collect();
-    let unmatched: Vec<String> = labelled.keys().filter(|id| !found.contains(id)).map(uuid::Uuid::to_string).collect();
+    let unmatched: Vec<String> =
+        labelled.keys().filter(|id| !found.contains(id)).map(PredictionId::to_string).collect();
     let (ours, others): (Vec<&PredictionLogRecord>, Vec<&PredictionLogRecord>) =
         in_window.into_iter().partition(|r| r.model_version == baseline.model_version);
     let rows: Vec<QualityRow> = ours.iter().map(|r| QualityRow::of(r, labels, 1.0)).collect();

@@ -7,8 +7,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use fraudwatch_core::log_record::{FeatureMap, PredictionLogRecord, LOG_SCHEMA_VERSION};
+use fraudwatch_core::log_record::PredictionLogRecord;
 use fraudwatch_core::schema::{FEATURE_COUNT, FEATURE_NAMES};
+use fraudwatch_core::test_util::LogRecordBuilder;
 use fraudwatch_monitor::drift::kolmogorov::kstwo_sf;
 use fraudwatch_monitor::drift::ks::{ks_2samp, PValueMethod};
 use fraudwatch_monitor::drift::prometheus::prometheus_text;
@@ -329,20 +330,7 @@ fn live_like_traffic_raises_no_prediction_drift_in_rust_nor_in_the_scipy_fixture
 }
 
 fn record(features: [f32; FEATURE_COUNT], p: f32, threshold: f32) -> PredictionLogRecord {
-    PredictionLogRecord {
-        schema_version: LOG_SCHEMA_VERSION,
-        prediction_id: uuid::Uuid::now_v7(),
-        timestamp: datetime!(2026-11-20 10:00 UTC),
-        request_id: "r".into(),
-        model_version: "v1".into(),
-        features: FeatureMap(features),
-        fraud_probability: p,
-        is_fraud: p >= threshold,
-        threshold,
-        latency_us: 1,
-        transaction_id: None,
-        explanation: None,
-    }
+    LogRecordBuilder::at(datetime!(2026-11-20 10:00 UTC)).features(features).scored(p, threshold).build()
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! What the end-to-end tests share (`mod support;` in each): real traffic through predict → SQS →
-//! prediction-logger → S3, and API Gateway events for predict's handler.
+//! prediction-logger → S3.
 
 use fraudwatch_core::log_record::FeatureMap;
 use fraudwatch_model::locate_onnx_runtime;
@@ -9,18 +9,9 @@ use fraudwatch_traffic::LabelledTransaction;
 use lambda_runtime::{Context, LambdaEvent};
 use predict::api::App;
 use predict::log_sink::SqsLogSink;
+use predict::test_util::ApiGatewayEvent;
 use prediction_logger::{Logger, S3Store};
 use serde_json::{json, Value};
-
-/// An API Gateway HTTP API (v2) POST of a JSON `body` to `path`.
-pub fn predict_event(path: &str, body: &str) -> lambda_http::Request {
-    let mut e: Value =
-        serde_json::from_str(include_str!("../../../functions/predict/tests/fixtures/apigw-v2-request.json")).unwrap();
-    e["rawPath"] = json!(path);
-    e["requestContext"]["http"]["path"] = json!(path);
-    e["body"] = json!(body);
-    lambda_http::request::from_str(&e.to_string()).unwrap()
-}
 
 /// Sends `traffic` through predict's handler (the real model, the real SQS sink on `sqs`) into a new queue named
 /// `bucket`, and prediction-logger (the event source mapping) into the bucket `bucket` on `s3`. Returns the
@@ -47,7 +38,7 @@ pub async fn send_through_pipeline(
     for chunk in traffic.chunks(100) {
         let items: Vec<FeatureMap> = chunk.iter().map(|t| FeatureMap(t.features)).collect();
         let body = serde_json::to_string(&json!({ "transactions": items })).unwrap();
-        let response = predict.handle(predict_event("/predict/batch", &body)).await;
+        let response = predict.handle(ApiGatewayEvent::post("/predict/batch", &body).request()).await;
         assert_eq!(response.status(), 200, "{:?}", response.body());
         let answer: Value = serde_json::from_slice(response.body()).unwrap();
         let ids = answer["predictions"].as_array().unwrap().iter().map(|p| p["prediction_id"].as_str().unwrap());

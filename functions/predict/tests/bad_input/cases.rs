@@ -1,6 +1,7 @@
 //! Requests and expectations: the cases, the API Gateway events they become, the checks of each answer and the tally.
 
 use super::*;
+use predict::test_util::ApiGatewayEvent;
 
 pub(crate) enum Payload {
     Text(String),
@@ -95,41 +96,15 @@ pub(crate) fn base64(bytes: &[u8]) -> String {
 }
 
 /// The request as API Gateway would deliver it, through lambda_http's own event parser.
-pub(crate) fn event(template: &Value, req: &Req) -> lambda_http::Request {
-    let mut e = template.clone();
-    e["rawPath"] = json!(req.path);
-    e["rawQueryString"] = json!(req.query);
-    e["requestContext"]["http"]["path"] = json!(req.path);
-    e["requestContext"]["http"]["method"] = json!(req.method);
-    let headers = e["headers"].as_object_mut().unwrap();
-    match &req.content_type {
-        Some(ct) => {
-            headers.insert("content-type".into(), json!(ct));
-        }
-        None => {
-            headers.remove("content-type");
-        }
-    }
-    let object = e.as_object_mut().unwrap();
+pub(crate) fn event(req: &Req) -> lambda_http::Request {
+    let event =
+        ApiGatewayEvent::new(&req.method, &req.path).query(&req.query).content_type(req.content_type.as_deref());
     match &req.payload {
-        Payload::Text(s) => {
-            object.insert("body".into(), json!(s));
-            object.insert("isBase64Encoded".into(), json!(false));
-        }
-        Payload::Binary(b) => {
-            object.insert("body".into(), json!(base64(b)));
-            object.insert("isBase64Encoded".into(), json!(true));
-        }
-        Payload::Absent => {
-            object.remove("body");
-            object.insert("isBase64Encoded".into(), json!(false));
-        }
+        Payload::Text(s) => event.body(s),
+        Payload::Binary(b) => event.base64_body(&base64(b)),
+        Payload::Absent => event,
     }
-    lambda_http::request::from_str(&e.to_string()).expect("a well-formed API Gateway v2 event")
-}
-
-pub(crate) fn template() -> Value {
-    serde_json::from_str(include_str!("../fixtures/apigw-v2-request.json")).unwrap()
+    .request()
 }
 
 /// Whether the error response names `want`: a `fields[].field` equal to it (or, for very long names,
@@ -223,11 +198,10 @@ pub(crate) struct Tally {
 
 /// Runs every case; returns the per-category tally and the failure messages.
 pub(crate) async fn run_all(app: &App<KeptRecords>, cases: Vec<Case>) -> (BTreeMap<&'static str, Tally>, Vec<String>) {
-    let template = template();
     let mut tallies: BTreeMap<&'static str, Tally> = BTreeMap::new();
     let mut failures = Vec::new();
     for case in cases {
-        let request = event(&template, &case.req);
+        let request = event(&case.req);
         let logged_before = app.log_sink.0.lock().unwrap().len();
         let started = Instant::now();
         let outcome = AssertUnwindSafe(app.handle(request)).catch_unwind().await;

@@ -15,7 +15,7 @@ use fraudwatch_core::schema::{feature_index, FEATURE_NAMES, MAX_TRANSACTION_ID_B
 use fraudwatch_traffic::read_parity_rows;
 use futures::FutureExt;
 use predict::api::{App, MAX_BATCH_SIZE, MAX_BODY_BYTES};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 #[path = "../common/mod.rs"]
 mod common;

@@ -24,6 +24,8 @@ mod suggest;
 
 use serde::{Deserialize, Serialize};
 
+use crate::body::BodyError;
+
 /// "a number", "an object", …: what a JSON value is, for error messages.
 pub(crate) use checked::json_type_name;
 use checked::{CheckedBatch, CheckedTransaction};
@@ -96,32 +98,16 @@ impl fmt::Display for FieldError {
 /// Why a body could not be read as a scoring request.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum RequestError {
-    /// Not JSON at all (syntax error, truncated, invalid UTF-8, nested too deep).
-    #[error("body is not valid JSON: {0}")]
-    MalformedJson(String),
-    /// JSON, but not the shape of a request (e.g. an array where an object belongs).
-    #[error("body has the wrong shape: {0}")]
-    WrongShape(String),
+    /// Not JSON, not the shape of a request, or a batch of too many transactions or none.
+    #[error(transparent)]
+    Body(#[from] BodyError),
     /// The right shape, but one or more fields are missing or invalid.
     #[error("{} invalid field(s): {}", .0.len(), join_field_errors(.0))]
     InvalidFields(Vec<FieldError>),
-    /// A batch with more transactions than allowed, or none.
-    #[error("batch must hold 1 to {max} transactions, got {got}")]
-    BatchSize { got: usize, max: usize },
 }
 
 fn join_field_errors(errors: &[FieldError]) -> String {
     errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
-}
-
-impl From<serde_json::Error> for RequestError {
-    fn from(e: serde_json::Error) -> Self {
-        use serde_json::error::Category;
-        match e.classify() {
-            Category::Data => RequestError::WrongShape(e.to_string()),
-            Category::Syntax | Category::Eof | Category::Io => RequestError::MalformedJson(e.to_string()),
-        }
-    }
 }
 
 /// Parses and validates one transaction from a JSON body.
@@ -136,7 +122,7 @@ pub fn parse_batch(body: &[u8], max: usize) -> Result<Vec<Transaction>, RequestE
     let batch: CheckedBatch = serde_json::from_slice(body).map_err(|e| located(e, body))?;
     let got = batch.transactions.len();
     if got == 0 || got > max {
-        return Err(RequestError::BatchSize { got, max });
+        return Err(BodyError::BatchSize { items: "transactions", got, max }.into());
     }
     let mut transactions = Vec::with_capacity(got);
     let mut errors = Vec::new();
@@ -180,10 +166,11 @@ fn located(e: serde_json::Error, body: &[u8]) -> RequestError {
         Some(path) => format!("{e} (in `{path}`)"),
         None => e.to_string(),
     };
-    match RequestError::from(e) {
-        RequestError::WrongShape(_) => RequestError::WrongShape(message),
-        _ => RequestError::MalformedJson(message),
-    }
+    let located = match BodyError::from(e) {
+        BodyError::WrongShape(_) => BodyError::WrongShape(message),
+        _ => BodyError::MalformedJson(message),
+    };
+    located.into()
 }
 
 #[cfg(test)]
@@ -301,17 +288,17 @@ mod tests {
 
     #[test]
     fn json_errors_are_classified() {
-        assert!(matches!(parse_transaction(b"{\"V1\": 1,"), Err(RequestError::MalformedJson(_))));
-        assert!(matches!(parse_transaction(b"{\"V1\": NaN}"), Err(RequestError::MalformedJson(_))));
-        assert!(matches!(parse_transaction(b"{\"V1\": 1e309}"), Err(RequestError::MalformedJson(_))));
-        assert!(matches!(parse_transaction(b"\xff\xfe"), Err(RequestError::MalformedJson(_))));
-        assert!(matches!(parse_transaction(b""), Err(RequestError::MalformedJson(_))));
-        assert!(matches!(parse_transaction(b"[1,2]"), Err(RequestError::WrongShape(_))));
-        assert!(matches!(parse_transaction(b"42"), Err(RequestError::WrongShape(_))));
+        assert!(matches!(parse_transaction(b"{\"V1\": 1,"), Err(RequestError::Body(BodyError::MalformedJson(_)))));
+        assert!(matches!(parse_transaction(b"{\"V1\": NaN}"), Err(RequestError::Body(BodyError::MalformedJson(_)))));
+        assert!(matches!(parse_transaction(b"{\"V1\": 1e309}"), Err(RequestError::Body(BodyError::MalformedJson(_)))));
+        assert!(matches!(parse_transaction(b"\xff\xfe"), Err(RequestError::Body(BodyError::MalformedJson(_)))));
+        assert!(matches!(parse_transaction(b""), Err(RequestError::Body(BodyError::MalformedJson(_)))));
+        assert!(matches!(parse_transaction(b"[1,2]"), Err(RequestError::Body(BodyError::WrongShape(_)))));
+        assert!(matches!(parse_transaction(b"42"), Err(RequestError::Body(BodyError::WrongShape(_)))));
         let deep = "[".repeat(10_000);
         assert!(matches!(
             parse_transaction(deep.as_bytes()),
-            Err(RequestError::WrongShape(_) | RequestError::MalformedJson(_))
+            Err(RequestError::Body(BodyError::WrongShape(_) | BodyError::MalformedJson(_)))
         ));
     }
 
@@ -323,17 +310,19 @@ mod tests {
         {
             let broken = text.replacen("\"V5\":-1.0", &format!("\"V5\":{bad}"), 1);
             match parse_transaction(broken.as_bytes()) {
-                Err(RequestError::MalformedJson(m)) => assert!(m.ends_with(&format!("(in `{path}`)")), "{bad}: {m}"),
+                Err(RequestError::Body(BodyError::MalformedJson(m))) => {
+                    assert!(m.ends_with(&format!("(in `{path}`)")), "{bad}: {m}")
+                }
                 other => panic!("{bad}: {other:?}"),
             }
         }
         let deep = format!("{{\"V2\": {}}}", "[".repeat(1000));
-        let Err(RequestError::MalformedJson(m)) = parse_transaction(deep.as_bytes()) else { panic!() };
+        let Err(RequestError::Body(BodyError::MalformedJson(m))) = parse_transaction(deep.as_bytes()) else { panic!() };
         assert!(m.contains("recursion limit") && m.ends_with("(in `V2[0][0]`)"), "{m}");
         let b = format!("{{\"transactions\": [{text}, {}]}}", text.replacen("\"V5\":-1.0", "\"V5\":NaN", 1));
-        let Err(RequestError::MalformedJson(m)) = parse_batch(b.as_bytes(), 10) else { panic!() };
+        let Err(RequestError::Body(BodyError::MalformedJson(m))) = parse_batch(b.as_bytes(), 10) else { panic!() };
         assert!(m.ends_with("(in `transactions[1].V5`)"), "{m}");
-        let Err(RequestError::MalformedJson(m)) = parse_transaction(b"{\"V1\" NaN}") else { panic!() };
+        let Err(RequestError::Body(BodyError::MalformedJson(m))) = parse_transaction(b"{\"V1\" NaN}") else { panic!() };
         assert!(!m.contains("(in"), "a key without its value yet: nothing to name: {m}");
         assert_eq!(location::json_path_at(b"[1, NaN]", 1, 6), None, "nothing to name at the top level");
     }
@@ -343,12 +332,18 @@ mod tests {
         let text = String::from_utf8(body(&valid())).unwrap();
         let b = format!("{{\"transactions\": [{text}, {text}]}}");
         for cut in 1..b.len() - 1 {
-            assert!(matches!(parse_batch(&b.as_bytes()[..cut], 10), Err(RequestError::MalformedJson(_))), "cut {cut}");
+            assert!(
+                matches!(parse_batch(&b.as_bytes()[..cut], 10), Err(RequestError::Body(BodyError::MalformedJson(_)))),
+                "cut {cut}"
+            );
         }
-        assert!(matches!(parse_batch(format!("[[{text}]]").as_bytes(), 10), Err(RequestError::WrongShape(_))));
+        assert!(matches!(
+            parse_batch(format!("[[{text}]]").as_bytes(), 10),
+            Err(RequestError::Body(BodyError::WrongShape(_)))
+        ));
         let twice = format!("{{\"transactions\": [{text}], \"transactions\": [{text}]}}");
         assert!(
-            matches!(parse_batch(twice.as_bytes(), 10), Err(RequestError::WrongShape(m)) if m.contains("duplicate"))
+            matches!(parse_batch(twice.as_bytes(), 10), Err(RequestError::Body(BodyError::WrongShape(m))) if m.contains("duplicate"))
         );
     }
 
@@ -398,9 +393,21 @@ mod tests {
         }
         let b = json!({"transactions": [good, good, good]});
         assert_eq!(parse_batch(&serde_json::to_vec(&b).unwrap(), 3).unwrap().len(), 3);
-        assert_eq!(parse_batch(&serde_json::to_vec(&b).unwrap(), 2), Err(RequestError::BatchSize { got: 3, max: 2 }));
-        assert_eq!(parse_batch(br#"{"transactions": []}"#, 2), Err(RequestError::BatchSize { got: 0, max: 2 }));
-        assert!(matches!(parse_batch(br#"{"transactions": [], "x": 1}"#, 2), Err(RequestError::WrongShape(_))));
-        assert!(matches!(parse_batch(br#"{"transactions": {}}"#, 2), Err(RequestError::WrongShape(_))));
+        assert_eq!(
+            parse_batch(&serde_json::to_vec(&b).unwrap(), 2),
+            Err(BodyError::BatchSize { items: "transactions", got: 3, max: 2 }.into())
+        );
+        assert_eq!(
+            parse_batch(br#"{"transactions": []}"#, 2),
+            Err(BodyError::BatchSize { items: "transactions", got: 0, max: 2 }.into())
+        );
+        assert!(matches!(
+            parse_batch(br#"{"transactions": [], "x": 1}"#, 2),
+            Err(RequestError::Body(BodyError::WrongShape(_)))
+        ));
+        assert!(matches!(
+            parse_batch(br#"{"transactions": {}}"#, 2),
+            Err(RequestError::Body(BodyError::WrongShape(_)))
+        ));
     }
 }

@@ -15,11 +15,11 @@ use std::sync::Mutex;
 use aws_sdk_s3::primitives::DateTime as S3DateTime;
 use futures::{StreamExt, TryStreamExt};
 use time::{Date, OffsetDateTime};
-use uuid::Uuid;
 
 use fraudwatch_core::label::{label_partition_day, LabelSet, LABEL_PREFIX};
 use fraudwatch_core::log_files::LogObjectName;
 use fraudwatch_core::log_record::{PredictionLogRecord, PREDICTION_LOG_PREFIX};
+use fraudwatch_core::prediction_id::PredictionId;
 
 use super::label_files::parse_label_file;
 use super::{
@@ -174,11 +174,11 @@ pub struct CohortsRead {
 #[derive(Default)]
 struct Listed {
     records_per_day: BTreeMap<Date, usize>,
-    found: HashSet<Uuid>,
+    found: HashSet<PredictionId>,
 }
 
 impl Listed {
-    fn observe(&mut self, object: &LogObject, labelled: &BTreeMap<Uuid, bool>) {
+    fn observe(&mut self, object: &LogObject, labelled: &BTreeMap<PredictionId, bool>) {
         let Some(day) = prefix_day(&object.key) else { return };
         *self.records_per_day.entry(day).or_default() += object.name.records();
         match object.name {
@@ -206,7 +206,7 @@ pub async fn read_cohorts(
     seed: u64,
 ) -> Result<CohortsRead, S3Error> {
     let labelled = &prediction_ids_in(labels, window);
-    let frauds: Vec<Uuid> = labelled.iter().filter(|(_, fraud)| **fraud).map(|(id, _)| *id).collect();
+    let frauds: Vec<PredictionId> = labelled.iter().filter(|(_, fraud)| **fraud).map(|(id, _)| *id).collect();
     let mut in_full: Vec<PredictionLogRecord> = find_records(s3, bucket, &frauds)
         .await?
         .into_values()
@@ -219,7 +219,7 @@ pub async fn read_cohorts(
     let sample = sample_window_observing(s3, bucket, (window.start, window.end), max_rows, seed, &observe).await?;
     let Listed { records_per_day, mut found } = listed.into_inner().expect("no panic while held");
 
-    let full_ids: HashSet<Uuid> = in_full.iter().map(|r| r.prediction_id).collect();
+    let full_ids: HashSet<PredictionId> = in_full.iter().map(|r| r.prediction_id).collect();
     let others: Vec<PredictionLogRecord> =
         sample.records.into_iter().filter(|r| !full_ids.contains(&r.prediction_id)).collect();
     found.extend(full_ids.iter().chain(others.iter().map(|r| &r.prediction_id)));
@@ -244,7 +244,7 @@ pub async fn read_cohorts(
         kept_per_day.get(&day).map_or(1.0, |&kept| listed as f64 / kept as f64)
     };
 
-    let mut unmatched: Vec<Uuid> = labelled.keys().filter(|id| !found.contains(id)).copied().collect();
+    let mut unmatched: Vec<PredictionId> = labelled.keys().filter(|id| !found.contains(id)).copied().collect();
     unmatched.sort_unstable();
     let mut read = CohortsRead {
         rows: Vec::new(),
@@ -259,7 +259,7 @@ pub async fn read_cohorts(
             other_model_rows: 0.0,
         },
         unmatched: unmatched.len(),
-        unmatched_examples: unmatched.iter().take(UNMATCHED_SHOWN).map(Uuid::to_string).collect(),
+        unmatched_examples: unmatched.iter().take(UNMATCHED_SHOWN).map(PredictionId::to_string).collect(),
         matched: 0,
         transaction_id_labels_matched: labels
             .transaction_labels_among(in_full.iter().chain(&others).filter_map(|r| r.transaction_id.as_deref())),
