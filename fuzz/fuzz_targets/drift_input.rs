@@ -13,9 +13,10 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use fraudwatch_explain::Explainer;
-use fraudwatch_monitor::drift::{
-    self, html, prometheus, AttributionBaseline, Dataset, DriftReport, Reference, Sampling, Window,
-};
+use fraudwatch_monitor::baseline::Reference;
+use fraudwatch_monitor::drift::{self, AttributionBaseline, Dataset};
+use fraudwatch_monitor::report::{html, prometheus, DriftReport, Sampling};
+use fraudwatch_monitor::window::Window;
 use fraudwatch_core::card::{sha256_hex, ModelCard};
 use fraudwatch_core::schema::FEATURE_COUNT;
 use libfuzzer_sys::fuzz_target;

@@ -13,8 +13,8 @@ use fraudwatch_core::log_record::{new_prediction_id, FeatureMap, PredictionLogRe
 use fraudwatch_core::metric_names as m;
 use fraudwatch_core::schema::{Features, FEATURE_COUNT};
 use fraudwatch_model::{locate_onnx_runtime, FraudModel};
-use fraudwatch_monitor::drift::pushgateway::PUSH_TIMEOUT;
-use fraudwatch_monitor::drift::DriftReport;
+use fraudwatch_monitor::pushgateway::PUSH_TIMEOUT;
+use fraudwatch_monitor::report::DriftReport;
 use fraudwatch_tests::{budgeted_s3, log_objects, repo_root, Pushgateway, S3Server, StalledServer};
 use fraudwatch_traffic::read_parity_rows;
 use lambda_runtime::{Context, LambdaEvent};

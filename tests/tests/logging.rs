@@ -19,11 +19,11 @@ use fraudwatch_core::log_record::{
 use fraudwatch_core::metric_names::{
     LOG_ENQUEUE_FAILURES_TOTAL, LOG_ENQUEUE_SECONDS, LOG_ONLY_IN_STDOUT_TOTAL, LOG_WRITTEN_BY_FALLBACK_TOTAL,
 };
-use fraudwatch_monitor::drift::s3::read_window;
-use fraudwatch_monitor::drift::Window;
 use fraudwatch_monitor::log_reader::{find_records, read_partition, sample_window};
 use fraudwatch_monitor::quality::s3::read_cohorts;
 use fraudwatch_monitor::quality::QualityBaseline;
+use fraudwatch_monitor::run::read_window;
+use fraudwatch_monitor::window::Window;
 use fraudwatch_tests::event_source::EventSourceMapping;
 use fraudwatch_tests::{
     budgeted_s3, prediction_records, repo_root, sdk_config, S3Server, SqsServer, StalledServer,

@@ -13,7 +13,7 @@ use fraudwatch_core::alert_thresholds::{
 use fraudwatch_core::aws::{DRIFT_S3, PREDICT_S3_FALLBACK, PREDICT_SQS, PREDICT_STARTUP_S3, STARTUP_SECRET};
 use fraudwatch_core::log_record::{LoggedContribution, LoggedExplanation};
 use fraudwatch_core::schema::FEATURE_NAMES;
-use fraudwatch_monitor::drift::pushgateway::PUSH_TIMEOUT;
+use fraudwatch_monitor::pushgateway::PUSH_TIMEOUT;
 use fraudwatch_tests::{
     prediction_records, repo_yaml, untagged, yaml_number, LOGGER_BATCHED_BATCH_SIZE, LOGGER_BATCH_SIZE,
 };

@@ -36,7 +36,7 @@ use fraudwatch_core::log_record::PredictionLogRecord;
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration, OffsetDateTime, Time, UtcOffset};
 
-use crate::drift::Window;
+use crate::window::Window;
 use cbpe::Estimate;
 
 // Days in reports as "2026-11-21" (time's own serde writes a date as [year, ordinal day]).

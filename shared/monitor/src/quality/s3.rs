@@ -19,16 +19,16 @@ use uuid::Uuid;
 
 use fraudwatch_core::label::{label_partition_day, LabelSet, LABEL_PREFIX};
 use fraudwatch_core::log_files::LogObjectName;
-use fraudwatch_core::log_record::{PredictionLogRecord, PREDICTION_LOG_PREFIX};
+use fraudwatch_core::log_record::PredictionLogRecord;
 
 use super::label_files::parse_label_file;
 use super::{
     assess, prediction_ids_in, quality_window, Assessment, LabelSummary, QualityBaseline, QualityReport, QualityRow,
     QualitySampling, QualitySettings,
 };
-use crate::drift::s3::{get_if_exists, s3_error, S3Error, GET_CONCURRENCY, GONE_WHEN_READ, LIST_CONCURRENCY};
-use crate::drift::Window;
 use crate::log_reader::{find_records, sample_window_observing, LogObject};
+use crate::store::{get_if_exists, s3_error, S3Error, GET_CONCURRENCY, GONE_WHEN_READ, LIST_CONCURRENCY};
+use crate::window::{partition_day, Window};
 
 /// Unmatched label ids quoted in a report.
 const UNMATCHED_SHOWN: usize = 10;
@@ -49,8 +49,7 @@ pub async fn check_quality(
         return Ok(None);
     };
     let labels = read_labels(s3, bucket, window.start.date(), now).await?;
-    // Seeded by the window, so a retry of the same run reads the same sample.
-    let seed = window.start.unix_timestamp() as u64;
+    let seed = window.seed();
     let cohorts = read_cohorts(s3, bucket, &window, &labels.labels, baseline, settings.max_rows, seed).await?;
     let summary = LabelSummary {
         matched: cohorts.matched,
@@ -179,7 +178,7 @@ struct Listed {
 
 impl Listed {
     fn observe(&mut self, object: &LogObject, labelled: &BTreeMap<Uuid, bool>) {
-        let Some(day) = prefix_day(&object.key) else { return };
+        let Some(day) = partition_day(&object.key) else { return };
         *self.records_per_day.entry(day).or_default() += object.name.records();
         match object.name {
             LogObjectName::Single(id) if labelled.contains_key(&id) => {
@@ -280,10 +279,4 @@ pub async fn read_cohorts(
 /// The UTC day of a record (its partition's day).
 fn day_of(record: &PredictionLogRecord) -> Date {
     record.timestamp.to_offset(time::UtcOffset::UTC).date()
-}
-
-/// The day of a `prediction-logs/dt=YYYY-MM-DD/…` key or prefix.
-fn prefix_day(key: &str) -> Option<Date> {
-    let rest = key.strip_prefix(PREDICTION_LOG_PREFIX)?.strip_prefix("dt=")?;
-    Date::parse(rest.get(..10)?, time::macros::format_description!("[year]-[month]-[day]")).ok()
 }

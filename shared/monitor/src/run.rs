@@ -1,33 +1,14 @@
-//! The drift check's S3 side: reading a window of prediction logs (bounded, uniformly sampled, both layouts:
+//! The monitoring run's I/O: reading a window of prediction logs (bounded, uniformly sampled, both layouts:
 //! [`crate::log_reader::sample_window`]) and saving its reports.
 
 use std::collections::BTreeMap;
 
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
-use aws_sdk_s3::primitives::ByteStream;
-
+use crate::drift::dataset::RecordColumns;
+use crate::drift::Dataset;
 use crate::log_reader::sample_window;
-
-use super::dataset::RecordColumns;
-use super::{html, Dataset, DriftReport, Window};
-
-/// GetObject requests in flight.
-pub const GET_CONCURRENCY: usize = 64;
-/// Partition prefixes listed at once.
-pub(crate) const LIST_CONCURRENCY: usize = 8;
-
-#[derive(Debug, thiserror::Error)]
-#[error("S3 {operation} s3://{bucket}/{key}: {reason}")]
-pub struct S3Error {
-    pub operation: &'static str,
-    pub bucket: String,
-    pub key: String,
-    pub reason: String,
-}
-
-pub(crate) fn s3_error(operation: &'static str, bucket: &str, key: &str, e: impl std::error::Error) -> S3Error {
-    S3Error { operation, bucket: bucket.into(), key: key.into(), reason: DisplayErrorContext(e).to_string() }
-}
+use crate::report::{html, DriftReport};
+use crate::store::{put_object, S3Error};
+use crate::window::Window;
 
 /// The rows read from a window.
 #[derive(Debug)]
@@ -76,26 +57,6 @@ pub async fn read_window(
     })
 }
 
-/// The object's bytes, `None` when there is no such key: a listed object can be gone by the time it is read
-/// (a lifecycle expiration at the edge of the retention, a deletion), which is a fact to report, not a failed run.
-pub(crate) async fn get_if_exists(
-    s3: &aws_sdk_s3::Client,
-    bucket: &str,
-    key: &str,
-) -> Result<Option<Vec<u8>>, S3Error> {
-    match s3.get_object().bucket(bucket).key(key).send().await {
-        Ok(output) => {
-            let body = output.body.collect().await.map_err(|e| s3_error("GetObject", bucket, key, e))?;
-            Ok(Some(body.into_bytes().to_vec()))
-        }
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key() || s.code() == Some("NoSuchKey")) => Ok(None),
-        Err(e) => Err(s3_error("GetObject", bucket, key, e)),
-    }
-}
-
-/// What a reader reports for a listed object that was gone when read.
-pub(crate) const GONE_WHEN_READ: &str = "deleted after it was listed (expired or removed)";
-
 /// Where a run's reports were saved.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SavedReport {
@@ -111,22 +72,4 @@ pub async fn save_report(s3: &aws_sdk_s3::Client, bucket: &str, report: &DriftRe
     put_object(s3, bucket, &saved.json_key, json, "application/json").await?;
     put_object(s3, bucket, &saved.html_key, html::render(report).into_bytes(), "text/html; charset=utf-8").await?;
     Ok(saved)
-}
-
-async fn put_object(
-    s3: &aws_sdk_s3::Client,
-    bucket: &str,
-    key: &str,
-    body: Vec<u8>,
-    content_type: &str,
-) -> Result<(), S3Error> {
-    s3.put_object()
-        .bucket(bucket)
-        .key(key)
-        .content_type(content_type)
-        .body(ByteStream::from(body))
-        .send()
-        .await
-        .map_err(|e| s3_error("PutObject", bucket, key, e))?;
-    Ok(())
 }
