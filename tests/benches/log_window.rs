@@ -79,7 +79,7 @@ fn bench(c: &mut Criterion) {
                 b.iter(|| {
                     let logs = runtime.block_on(read_window(&s3, bucket, &window, max_rows, 7)).unwrap();
                     assert_eq!(logs.data.rows(), max_rows);
-                    logs.read_objects
+                    logs.sampling.read_objects
                 })
             });
         }

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use fraudwatch_core::card::{sha256_hex, CardError, ModelCard};
 use fraudwatch_explain::{ExplainError, Explainer};
 
-use crate::drift::{AttributionBaseline, DataError, Dataset, PREDICTION_COLUMN};
+use crate::drift::{
+    compare, AttributionBaseline, AttributionDrift, DataError, Dataset, DatasetDrift, DriftError, PREDICTION_COLUMN,
+};
 use crate::quality::QualityBaseline;
 
 #[derive(Debug, thiserror::Error)]
@@ -41,7 +43,26 @@ pub struct Reference {
     pub quality: QualityBaseline,
 }
 
+/// A window compared with a reference: both `None` when the window held no rows (nothing is claimed), the
+/// attribution also when the model has no explanation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowComparison {
+    pub drift: Option<DatasetDrift>,
+    pub attribution: Option<AttributionDrift>,
+}
+
 impl Reference {
+    /// The window's drift from this reference (Evidently's tests) and its attribution drift (nDCG).
+    pub fn compare(&self, window: &Dataset) -> Result<WindowComparison, DriftError> {
+        if window.rows() == 0 {
+            return Ok(WindowComparison { drift: None, attribution: None });
+        }
+        Ok(WindowComparison {
+            drift: Some(compare(&self.data, window)?),
+            attribution: self.attribution.as_ref().map(|baseline| baseline.compare(window)),
+        })
+    }
+
     /// A model's `reference.csv.gz`, checked against its card (sha256, row count) and required to carry
     /// the score column that prediction drift compares.
     pub fn from_artifacts(card_json: &[u8], reference: &[u8]) -> Result<Self, ReferenceError> {

@@ -11,7 +11,8 @@ use time::{OffsetDateTime, UtcOffset};
 
 use fraudwatch_core::alert_thresholds::DRIFT_MIN_WINDOW_ROWS;
 
-use crate::drift::{AttributionDrift, DatasetDrift};
+use crate::baseline::{Reference, WindowComparison};
+use crate::drift::{AttributionDrift, Dataset, DatasetDrift};
 use crate::quality::QualityReport;
 use crate::window::Window;
 
@@ -38,6 +39,26 @@ pub struct Sampling {
     pub sampled: bool,
     /// Seeds the sample, so a re-run of the same window reads the same objects.
     pub seed: u64,
+}
+
+/// The rows read from a window, and how they were chosen.
+#[derive(Debug)]
+pub struct WindowLogs {
+    pub data: Dataset,
+    pub sampling: Sampling,
+    /// Undecodable objects and batched-file lines, skipped.
+    pub corrupt_objects: usize,
+    pub model_versions: BTreeMap<String, usize>,
+}
+
+/// What a report says about its run besides what the run measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunInfo {
+    pub run_id: String,
+    pub started_at: OffsetDateTime,
+    pub finished_at: OffsetDateTime,
+    pub stage: String,
+    pub expected_interval_seconds: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -90,6 +111,41 @@ fn default_interval_seconds() -> u64 {
 }
 
 impl DriftReport {
+    /// The report of a run that compared `logs` of `window` with `reference` and, when the quality check is on,
+    /// judged the quality window.
+    pub fn new(
+        run: RunInfo,
+        reference: &Reference,
+        window: Window,
+        logs: &WindowLogs,
+        comparison: WindowComparison,
+        quality: Option<QualityReport>,
+    ) -> Self {
+        let window_rows = logs.data.rows();
+        let WindowComparison { drift, attribution } = comparison;
+        DriftReport {
+            run_id: run.run_id,
+            started_at: run.started_at,
+            finished_at: run.finished_at,
+            window,
+            model_version: reference.model_version.clone(),
+            reference_rows: reference.data.rows(),
+            window_rows,
+            corrupt_objects: logs.corrupt_objects,
+            sampling: logs.sampling.clone(),
+            window_model_versions: logs.model_versions.clone(),
+            fraud_rate: logs.data.fraud_rate(),
+            summary: Self::summarise(window_rows, drift.as_ref(), attribution.as_ref()),
+            drift,
+            stage: run.stage,
+            expected_interval_seconds: run.expected_interval_seconds,
+            important_features: reference.important_features.clone(),
+            feature_importance: reference.feature_importance.clone(),
+            attribution,
+            quality,
+        }
+    }
+
     /// Whether the window was too small for the drift alerts to judge (they need
     /// [`DRIFT_MIN_WINDOW_ROWS`]): a quiet system must say so rather than look healthy.
     pub fn window_too_small(&self) -> bool {
