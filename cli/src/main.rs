@@ -2,6 +2,7 @@
 //! authenticate to the predict API.
 
 mod api_auth;
+mod check;
 mod demo;
 mod drift;
 mod labels;
@@ -24,6 +25,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run drift-check's monitoring run over a window of the bucket: report saved to drift-reports/, optionally pushed.
+    Check(check::CheckArgs),
     /// Serve a deployed stage's demo page on 127.0.0.1, forwarding its requests to the API with your authentication.
     Demo(demo::DemoArgs),
     /// Compare a file of traffic with a reference file, with drift-check's statistics.
@@ -46,6 +49,7 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Check(args) => check::run(&s3().await?, args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Drift(args) => drift::run(args),
         Command::Labels(args) => labels::run(&s3().await?, args).await,

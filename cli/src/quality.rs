@@ -1,5 +1,6 @@
 //! `fraudctl quality`: the quality check of drift-check, offline, from a file of prediction-log records and a file of
-//! labels (`fraudwatch_monitor::quality`): the same window rule, join, metrics and CBPE, on every record given.
+//! labels (`fraudwatch_monitor::quality`): the same window rule, join (`quality::join`), metrics and CBPE, on every
+//! record given.
 
 use std::fmt::Write as _;
 use std::io::Read;
@@ -7,11 +8,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use fraudwatch_core::card::ModelCard;
-use fraudwatch_core::label::LabelSet;
 use fraudwatch_core::log_record::PredictionLogRecord;
 use fraudwatch_monitor::quality::label_files::parse_label_file;
 use fraudwatch_monitor::quality::{
-    assess_records, LabelConvention, LabelSummary, QualityBaseline, QualityReport, QualitySettings,
+    join, judge, quality_window, LabelConvention, LabelsRead, PredictionsRead, QualityBaseline, QualityReport,
+    QualitySettings,
 };
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -48,13 +49,12 @@ pub fn run(args: QualityArgs) -> Result<()> {
     let card = ModelCard::from_json(&card_bytes).with_context(|| format!("--card {}", args.card.display()))?;
     let records =
         read_records(&args.predictions).with_context(|| format!("--predictions {}", args.predictions.display()))?;
-    let mut labels = LabelSet::default();
-    let mut summary = LabelSummary::default();
+    let mut labels = LabelsRead::default();
     let label_bytes =
         std::fs::read(&args.labels).with_context(|| format!("cannot read --labels {}", args.labels.display()))?;
     let name = args.labels.to_string_lossy();
     let parsed = parse_label_file(&name, &label_bytes, now).with_context(|| format!("--labels {name}"))?;
-    summary.absorb(&mut labels, parsed, &name);
+    labels.summary.absorb(&mut labels.labels, parsed, &name);
     let settings = QualitySettings {
         lookback_days: args.lookback_days,
         convention: args
@@ -64,8 +64,11 @@ pub fn run(args: QualityArgs) -> Result<()> {
         label_stale_days: 3,
     };
     let baseline = QualityBaseline::from_card(&card);
-    let report = assess_records(&records, &labels, summary, &baseline, &settings, args.as_of.unwrap_or(now))
+    let window = quality_window(args.as_of.unwrap_or(now), settings.lookback_days, settings.convention)
         .context("--lookback-days 0 judges nothing")?;
+    // drift-check's join, over every record given (nothing sampled, every weight 1).
+    let cohorts = join(&labels.labels, &window, &baseline, PredictionsRead::all(records, &window));
+    let report = judge(labels, cohorts, &baseline, window, &settings, None);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use anyhow::{Context, Result};
 use aws_sdk_s3::error::DisplayErrorContext;
-use fraudwatch_monitor::drift::report::{DriftReport, DRIFT_REPORT_PREFIX};
+use fraudwatch_monitor::report::{DriftReport, DRIFT_REPORT_PREFIX};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 

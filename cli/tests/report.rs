@@ -2,8 +2,9 @@
 
 use std::process::Output;
 
-use fraudwatch_monitor::drift::report::{DriftReport, Sampling, Window};
 use fraudwatch_monitor::drift::{compare, Dataset};
+use fraudwatch_monitor::report::{DriftReport, Sampling};
+use fraudwatch_monitor::window::Window;
 use fraudwatch_tests::{fraudctl_against, repo_root, S3Server};
 use time::macros::datetime;
 

@@ -13,9 +13,10 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use fraudwatch_explain::Explainer;
-use fraudwatch_monitor::drift::{
-    self, html, prometheus, AttributionBaseline, Dataset, DriftReport, Reference, Sampling, Window,
-};
+use fraudwatch_monitor::baseline::{Reference, WindowComparison};
+use fraudwatch_monitor::drift::{self, AttributionBaseline, Dataset};
+use fraudwatch_monitor::report::{html, prometheus, DriftReport, RunInfo, Sampling, WindowLogs};
+use fraudwatch_monitor::window::Window;
 use fraudwatch_core::card::{sha256_hex, ModelCard};
 use fraudwatch_core::schema::FEATURE_COUNT;
 use libfuzzer_sys::fuzz_target;
@@ -34,6 +35,12 @@ fn reference(large: bool) -> &'static Dataset {
         let features = (0..FEATURE_COUNT).map(|i| full.feature(i)[..rows].to_vec()).collect();
         Dataset::from_columns(features, full.prediction().map(|p| p[..rows].to_vec()))
     })
+}
+
+/// The committed model's reference, which the report names.
+fn full_reference() -> &'static Reference {
+    static REFERENCE_OF_CARD: OnceLock<Reference> = OnceLock::new();
+    REFERENCE_OF_CARD.get_or_init(|| Reference::from_artifacts(CARD, REFERENCE).expect("the committed reference loads"))
 }
 
 /// The committed model's explainer and the attribution of the reference's first 200 rows.
@@ -115,15 +122,7 @@ fuzz_target!(|data: &[u8]| {
     let attribution = attribution_baseline().compare(&current);
     assert!((0.0..=1.0 + 1e-12).contains(&attribution.ndcg), "nDCG {}", attribution.ndcg);
     let at = time::macros::datetime!(2026-11-22 10:00 UTC);
-    let report = DriftReport {
-        run_id: "fuzz".into(),
-        started_at: at,
-        finished_at: at,
-        window: Window::hours_before(at, 24),
-        model_version: "v1".into(),
-        reference_rows: reference.rows(),
-        window_rows: rows,
-        corrupt_objects: 0,
+    let logs = WindowLogs {
         sampling: Sampling {
             listed_objects: rows,
             listed_records: rows,
@@ -133,17 +132,20 @@ fuzz_target!(|data: &[u8]| {
             sampled: false,
             seed: 0,
         },
-        window_model_versions: BTreeMap::from([("v1".to_string(), rows)]),
-        fraud_rate: current.fraud_rate(),
-        summary: DriftReport::summarise(rows, Some(&drift), Some(&attribution)),
-        drift: Some(drift),
+        corrupt_objects: 0,
+        model_versions: BTreeMap::from([("v1".to_string(), rows)]),
+        data: current,
+    };
+    let run = RunInfo {
+        run_id: "fuzz".into(),
+        started_at: at,
+        finished_at: at,
         stage: "fuzz".into(),
         expected_interval_seconds: 3600,
-        important_features: vec!["V14".into(), "Amount".into()],
-        feature_importance: BTreeMap::new(),
-        quality: None,
-        attribution: Some(attribution),
     };
+    let comparison = WindowComparison { drift: Some(drift), attribution: Some(attribution) };
+    let report =
+        DriftReport::new(run, full_reference(), Window::hours_before(at, 24), &logs, comparison, None);
     let _ = prometheus::prometheus_text(&report);
     let _ = html::render(&report);
     let _ = serde_json::to_vec(&report);

@@ -15,8 +15,8 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
 use fraudwatch_core::log_files::BatchFile;
 use fraudwatch_core::log_record::{partition_prefix, PredictionLogRecord};
-use fraudwatch_monitor::drift::s3::read_window;
-use fraudwatch_monitor::drift::Window;
+use fraudwatch_monitor::run::read_window;
+use fraudwatch_monitor::window::Window;
 use fraudwatch_tests::{prediction_records, S3Server, LOGGER_BATCHED_BATCH_SIZE};
 use futures::StreamExt;
 
@@ -79,7 +79,7 @@ fn bench(c: &mut Criterion) {
                 b.iter(|| {
                     let logs = runtime.block_on(read_window(&s3, bucket, &window, max_rows, 7)).unwrap();
                     assert_eq!(logs.data.rows(), max_rows);
-                    logs.read_objects
+                    logs.sampling.read_objects
                 })
             });
         }

@@ -14,8 +14,9 @@ use fraudwatch_core::metric_names as m;
 use fraudwatch_core::schema::{Features, FEATURE_COUNT};
 use fraudwatch_core::test_util::LogRecordBuilder;
 use fraudwatch_model::{locate_onnx_runtime, FraudModel};
-use fraudwatch_monitor::drift::pushgateway::PUSH_TIMEOUT;
-use fraudwatch_monitor::drift::DriftReport;
+use fraudwatch_monitor::pushgateway::PUSH_TIMEOUT;
+use fraudwatch_monitor::report::DriftReport;
+use fraudwatch_monitor::run::RunError;
 use fraudwatch_tests::{budgeted_s3, log_objects, repo_root, Pushgateway, S3Server, StalledServer};
 use fraudwatch_traffic::read_parity_rows;
 use lambda_runtime::{Context, LambdaEvent};
@@ -333,7 +334,7 @@ async fn a_failed_push_fails_the_invocation_after_the_report_is_saved() -> Resul
     let unreachable = "http://127.0.0.1:1".to_string();
     let err = invoke(&app(&s3, &unreachable, "100000")?, day_input()).await.unwrap_err();
     let message = err.to_string();
-    assert!(matches!(err, DriftCheckError::Push { .. }), "{message}");
+    assert!(matches!(err, DriftCheckError::Run(RunError::Push { .. })), "{message}");
     assert!(message.contains(&format!("{unreachable}/metrics/job/fraud_drift_check/stage/local")), "{message}");
     assert!(message.contains("is unreachable"), "{message}");
     let reports = s3.keys(BUCKET, "drift-reports/").await?;
@@ -362,7 +363,7 @@ async fn a_stalled_pushgateway_fails_the_push_within_its_timeout_and_the_report_
         .context("the run outlived the push timeout: a stalled gateway held drift-check")?;
     let took = started.elapsed();
     let err = result.unwrap_err();
-    assert!(matches!(err, DriftCheckError::Push { .. }), "{err}");
+    assert!(matches!(err, DriftCheckError::Run(RunError::Push { .. })), "{err}");
     assert!(err.to_string().contains("timed out") || err.to_string().contains("timeout"), "{err}");
     assert!(took < PUSH_TIMEOUT + std::time::Duration::from_secs(5), "took {took:?}");
     assert_eq!(s3.keys(BUCKET, "drift-reports/").await?.len(), 2, "the report was saved before the push");
@@ -401,7 +402,7 @@ async fn a_stalled_label_object_fails_the_run_within_its_budget_and_pushes_nothi
     let gateway = Pushgateway::start().await?;
     let (result, took) = run_with_drift_budget(&s3.endpoint(), Some(&gateway.url())).await?;
     let err = result.unwrap_err();
-    assert!(matches!(err, DriftCheckError::ReadQuality(_)), "{err}");
+    assert!(matches!(err, DriftCheckError::Run(RunError::ReadQuality(_))), "{err}");
     assert!(err.to_string().contains("GetObject") && err.to_string().contains(&label_key), "{err}");
     assert!(took < DRIFT_S3.operation + std::time::Duration::from_secs(5), "took {took:?}");
     assert!(pushed(&gateway).await?.is_empty());
@@ -413,7 +414,7 @@ async fn a_stalled_bucket_fails_the_run_clearly_within_its_budget() -> Result<()
     let stalled = StalledServer::start()?;
     let (result, took) = run_with_drift_budget(&stalled.endpoint(), None).await?;
     let err = result.unwrap_err();
-    assert!(matches!(err, DriftCheckError::Read(_)), "{err}");
+    assert!(matches!(err, DriftCheckError::Run(RunError::Read(_))), "{err}");
     assert!(err.to_string().contains("ListObjectsV2"), "{err}");
     assert!(took < DRIFT_S3.operation + std::time::Duration::from_secs(5), "took {took:?}");
     Ok(())

@@ -20,11 +20,11 @@ use fraudwatch_core::metric_names::{
     LOG_ENQUEUE_FAILURES_TOTAL, LOG_ENQUEUE_SECONDS, LOG_ONLY_IN_STDOUT_TOTAL, LOG_WRITTEN_BY_FALLBACK_TOTAL,
 };
 use fraudwatch_core::prediction_id::PredictionId;
-use fraudwatch_monitor::drift::s3::read_window;
-use fraudwatch_monitor::drift::Window;
 use fraudwatch_monitor::log_reader::{find_records, read_partition, sample_window};
 use fraudwatch_monitor::quality::s3::read_cohorts;
 use fraudwatch_monitor::quality::QualityBaseline;
+use fraudwatch_monitor::run::read_window;
+use fraudwatch_monitor::window::Window;
 use fraudwatch_tests::event_source::EventSourceMapping;
 use fraudwatch_tests::{
     budgeted_s3, prediction_records, repo_root, sdk_config, S3Server, SqsServer, StalledServer,
@@ -737,10 +737,11 @@ async fn batched_mode_accounts_for_every_answered_prediction_across_both_layouts
     // drift-check's reader on the same two hours: every record once, or a sample of exactly max_rows.
     let window = Window { start: hour.start, end: hour.start + Duration::hours(2) };
     let all = read_window(&s3.client(), BUCKET, &window, 100_000, 5).await.unwrap();
-    assert_eq!((all.data.rows(), all.sampled, all.corrupt_objects), (600, false, 0));
+    assert_eq!((all.data.rows(), all.sampling.sampled, all.corrupt_objects), (600, false, 0));
     let half = read_window(&s3.client(), BUCKET, &window, 300, 5).await.unwrap();
-    assert_eq!((half.data.rows(), half.sampled), (300, true));
-    assert!(half.read_objects < all.read_objects, "{} of {} objects", half.read_objects, all.read_objects);
+    assert_eq!((half.data.rows(), half.sampling.sampled), (300, true));
+    let (read_half, read_all) = (half.sampling.read_objects, all.sampling.read_objects);
+    assert!(read_half < read_all, "{read_half} of {read_all} objects");
 
     // The quality check's reader on the same window: 6 predictions labelled fraud (3 of them handed over while the
     // queue was frozen), 100 labelled legitimate, and a label naming an id nothing logged.
@@ -790,7 +791,7 @@ async fn batched_mode_accounts_for_every_answered_prediction_across_both_layouts
     // The weights stand for the window: 594 others, counted from the listing (a record both a single object and a
     // line of a file is counted twice there).
     let others: f64 = sampled.rows.iter().filter(|r| !r.label.is_some_and(|(fraud, _)| fraud)).map(|r| r.weight).sum();
-    let listed = half.listed_records as f64;
+    let listed = half.sampling.listed_records as f64;
     assert!((594.0..=listed - 6.0 + 1e-9).contains(&others), "{others} of 594 ({listed} listed)");
 }
 

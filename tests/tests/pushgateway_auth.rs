@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use drift_check::{load_reference, pushgateway_auth, secrets_client, App, DriftCheckConfig};
 use fraudwatch_core::aws::STARTUP_SECRET;
-use fraudwatch_monitor::drift::pushgateway::BasicAuth;
+use fraudwatch_monitor::pushgateway::BasicAuth;
 use fraudwatch_tests::{
     log_objects, prediction_records, sdk_config, GatewayCredentials, Pushgateway, S3Server, SqsServer, StalledServer,
 };

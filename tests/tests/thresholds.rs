@@ -13,7 +13,7 @@ use fraudwatch_core::alert_thresholds::{
 use fraudwatch_core::aws::{DRIFT_S3, PREDICT_S3_FALLBACK, PREDICT_SQS, PREDICT_STARTUP_S3, STARTUP_SECRET};
 use fraudwatch_core::log_record::{LoggedContribution, LoggedExplanation};
 use fraudwatch_core::schema::FEATURE_NAMES;
-use fraudwatch_monitor::drift::pushgateway::PUSH_TIMEOUT;
+use fraudwatch_monitor::pushgateway::PUSH_TIMEOUT;
 use fraudwatch_tests::{
     prediction_records, repo_yaml, untagged, yaml_number, LOGGER_BATCHED_BATCH_SIZE, LOGGER_BATCH_SIZE,
 };
@@ -65,9 +65,10 @@ fn template_parameters_default_to_the_code_s_numbers() {
     assert_eq!(yaml_number(&p["FraudRateThreshold"]["Default"]), FRAUD_RATE_ALERT, "the CloudWatch fraud-rate alarm");
     assert_eq!(yaml_number(&p["DriftWindowHours"]["MaxValue"]) as u32, drift_check::MAX_WINDOW_HOURS);
     assert_eq!(yaml_number(&p["DriftMaxRows"]["Default"]) as usize, drift_check::DEFAULT_MAX_ROWS);
-    let default_interval = drift_check::DriftCheckConfig::from_env(&[("LOG_BUCKET", "b")]).unwrap().interval_seconds;
+    let default_interval =
+        drift_check::DriftCheckConfig::from_env(&[("LOG_BUCKET", "b")]).unwrap().run.interval_seconds;
     assert_eq!(yaml_number(&p["DriftIntervalMinutes"]["Default"]) as u64 * 60, default_interval);
-    let quality = drift_check::DriftCheckConfig::from_env(&[("LOG_BUCKET", "b")]).unwrap().quality;
+    let quality = drift_check::DriftCheckConfig::from_env(&[("LOG_BUCKET", "b")]).unwrap().run.quality;
     assert_eq!(yaml_number(&p["QualityLookbackDays"]["Default"]) as u32, quality.lookback_days);
     assert_eq!(yaml_number(&p["QualityLookbackDays"]["MaxValue"]) as u32, drift_check::MAX_QUALITY_LOOKBACK_DAYS);
     assert_eq!(yaml_number(&p["QualityMaxRows"]["Default"]) as usize, quality.max_rows);

@@ -11,11 +11,11 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use fraudwatch_core::label::{encode_json_lines, label_object_key, LabelRecord, LabelTarget};
-use fraudwatch_monitor::drift::Window;
 use fraudwatch_monitor::quality::s3::check_quality;
 use fraudwatch_monitor::quality::{
     assess, Assessment, LabelConvention, LabelSummary, QualityRow, QualitySampling, QualitySettings,
 };
+use fraudwatch_monitor::window::Window;
 use futures::StreamExt;
 use time::macros::datetime;
 

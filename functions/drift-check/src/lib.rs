@@ -1,20 +1,9 @@
-//! The drift-check Lambda: on its EventBridge schedule (or a manual invocation naming a window) it reads
-//! the window's prediction logs, compares them with the model's reference (`fraudwatch_monitor::drift`), saves the
-//! report to `drift-reports/dt=YYYY-MM-DD/<run_id>.{json,html}` and pushes the verdict to the
-//! Pushgateway.
-//!
-//! - An empty window is a result, not a failure: the report says "no data" and the push carries
-//!   `window_rows` 0, share 0 and dataset drift 0 (no drift claimed) with the success timestamp.
-//! - Undecodable objects (or lines of batched files) are skipped and counted (`fraud_drift_corrupt_objects`),
-//!   never fatal; a record found twice (a redelivery in batched mode) is compared once.
-//! - The report is saved before the push; a failed push fails the invocation (so Lambda retries and the
-//!   error alarm fires) with the report already in S3.
-//! - Attribution drift: the window's rows are explained with the model's trees (TreeSHAP) and their mean
-//!   |contribution| ranking compared with the reference's by nDCG, as SageMaker Clarify does; a model whose
-//!   card names no explanation is compared without it (the report says so).
-//! - The same run checks model quality (`fraudwatch_monitor::quality`): the labels under `labels/` joined to the
-//!   prediction logs of the quality window, and CBPE on the drift window; its section travels in the same report
-//!   and the same push, so drift and quality are never out of step and go stale together.
+//! The drift-check Lambda: on its EventBridge schedule (or a manual invocation naming a window) it runs the
+//! monitoring run of `fraudwatch_monitor::run` over the window: drift against the model's reference, quality from
+//! labels, the report saved to `drift-reports/dt=YYYY-MM-DD/<run_id>.{json,html}`, the verdict pushed to the
+//! Pushgateway. This adapter reads its configuration from the environment, the window from the event, builds the
+//! clients once at cold start, and turns the run's errors into Lambda diagnostics and its numbers into EMF
+//! metrics; `fraudctl check` runs the same run on demand.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use fraudwatch_core::card::is_valid_version;
@@ -22,17 +11,18 @@ use fraudwatch_core::config::{optional, parse_or, required, ConfigError, EnvSour
 use fraudwatch_core::metric_names::{DRIFT_CHECK_PUSH_FAILURES_TOTAL, DRIFT_CHECK_WINDOW_ROWS};
 use fraudwatch_core::registry::{Registry, RegistryError, RegistryUri};
 use fraudwatch_core::telemetry;
-use fraudwatch_monitor::drift::dataset::ReferenceError;
-use fraudwatch_monitor::drift::prometheus::prometheus_text;
-use fraudwatch_monitor::drift::pushgateway::{BasicAuth, PushError, Pushgateway};
-use fraudwatch_monitor::drift::s3::{read_window, save_report, S3Error, SavedReport};
-use fraudwatch_monitor::drift::{compare, DriftError, DriftReport, Reference, Sampling, Window};
-use fraudwatch_monitor::quality::s3::check_quality;
+use fraudwatch_monitor::baseline::{Reference, ReferenceError};
+use fraudwatch_monitor::pushgateway::{BasicAuth, PushError, Pushgateway};
 use fraudwatch_monitor::quality::{LabelConvention, QualitySettings};
+pub use fraudwatch_monitor::run::{
+    Clock, RunConfig, RunSummary, DEFAULT_INTERVAL_SECONDS, DEFAULT_LABEL_STALE_DAYS, DEFAULT_MAX_ROWS,
+    DEFAULT_QUALITY_LOOKBACK_DAYS, DEFAULT_QUALITY_MAX_ROWS, MAX_QUALITY_LOOKBACK_DAYS, MAX_WINDOW_HOURS,
+};
+use fraudwatch_monitor::run::{Monitor, RunError};
+use fraudwatch_monitor::window::Window;
 use lambda_runtime::{tracing, Diagnostic, LambdaEvent};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
-use std::sync::Arc;
 use time::OffsetDateTime;
 
 /// The training reference and its card, compiled in so a deployment is one artifact.
@@ -40,19 +30,6 @@ pub const EMBEDDED_REFERENCE: &[u8] = include_bytes!("../../../model/reference.c
 pub const EMBEDDED_CARD: &[u8] = include_bytes!("../../../model/card.json");
 /// The trees with covers the card names (`explanation.file`), to explain the window for attribution drift.
 pub const EMBEDDED_TREES: &[u8] = include_bytes!("../../../model/trees.json");
-
-/// The longest window a run may read (30 days, the template's `DriftWindowHours` maximum).
-pub const MAX_WINDOW_HOURS: u32 = 720;
-/// `DRIFT_MAX_ROWS` unless set (the template's `DriftMaxRows` default).
-pub const DEFAULT_MAX_ROWS: usize = 100_000;
-/// `QUALITY_LOOKBACK_DAYS` unless set: three months of prediction days.
-pub const DEFAULT_QUALITY_LOOKBACK_DAYS: u32 = 90;
-/// The longest quality window: the template's default retention of prediction logs and labels (400 days).
-pub const MAX_QUALITY_LOOKBACK_DAYS: u32 = 400;
-/// `QUALITY_MAX_ROWS` unless set.
-pub const DEFAULT_QUALITY_MAX_ROWS: usize = 100_000;
-/// `LABEL_STALE_DAYS` unless set.
-pub const DEFAULT_LABEL_STALE_DAYS: u32 = 3;
 
 /// The training reference of the model embedded in the binaries (predict serves that model when no
 /// registry is configured).
@@ -123,26 +100,19 @@ pub enum StartupError {
 /// drift-check's configuration, read once at cold start.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DriftCheckConfig {
-    /// `LOG_BUCKET`: holds `prediction-logs/` and receives `drift-reports/`.
-    pub bucket: String,
+    /// `LOG_BUCKET` (the bucket), `DRIFT_MAX_ROWS` (default 100,000), `FRAUDWATCH_STAGE` (default `local`),
+    /// `DRIFT_INTERVAL_SECONDS` (default 3600), and the quality check's `QUALITY_LOOKBACK_DAYS` (default 90, 0 =
+    /// off), `LABEL_MATURITY_DAYS` (unset = explicit labels), `QUALITY_MAX_ROWS` (default 100,000),
+    /// `LABEL_STALE_DAYS` (default 3).
+    pub run: RunConfig,
     /// `PUSHGATEWAY_URL` (optional, like the template's parameter): without it reports are saved and
     /// nothing is pushed.
     pub pushgateway_url: Option<String>,
     /// `DRIFT_WINDOW_HOURS` (default 24): the whole hours before the run's hour that a scheduled run reads.
     pub window_hours: u32,
-    /// `DRIFT_MAX_ROWS` (default 100,000): at most this many distinct records are compared; a larger window
-    /// is sampled uniformly.
-    pub max_rows: usize,
-    /// `FRAUDWATCH_STAGE` (default `local`): the Pushgateway group this stage's results replace.
-    pub stage: String,
-    /// `DRIFT_INTERVAL_SECONDS` (default 3600): the schedule's period, pushed for the staleness alert.
-    pub interval_seconds: u64,
     /// `PUSHGATEWAY_BASIC_AUTH_SECRET_ARN` (optional): the Secrets Manager secret holding the gateway's
     /// credentials, read once at cold start; set, it requires an https:// `PUSHGATEWAY_URL`.
     pub pushgateway_secret_arn: Option<String>,
-    /// `QUALITY_LOOKBACK_DAYS` (default 90, 0 = off), `LABEL_MATURITY_DAYS` (unset = explicit labels),
-    /// `QUALITY_MAX_ROWS` (default 100,000), `LABEL_STALE_DAYS` (default 3).
-    pub quality: QualitySettings,
 }
 
 impl DriftCheckConfig {
@@ -162,7 +132,7 @@ impl DriftCheckConfig {
         if max_rows == 0 {
             return Err(invalid("DRIFT_MAX_ROWS", "= 0 must be at least 1".into()));
         }
-        let interval_seconds = parse_or(env, "DRIFT_INTERVAL_SECONDS", 3600u64)?;
+        let interval_seconds = parse_or(env, "DRIFT_INTERVAL_SECONDS", DEFAULT_INTERVAL_SECONDS)?;
         if !(60..=86_400).contains(&interval_seconds) {
             return Err(invalid("DRIFT_INTERVAL_SECONDS", format!("= {interval_seconds} must be 60 to 86400")));
         }
@@ -178,14 +148,16 @@ impl DriftCheckConfig {
             ));
         }
         Ok(DriftCheckConfig {
-            bucket: required(env, "LOG_BUCKET")?,
+            run: RunConfig {
+                bucket: required(env, "LOG_BUCKET")?,
+                max_rows,
+                stage,
+                interval_seconds,
+                quality: quality_settings(env)?,
+            },
             pushgateway_url,
             window_hours,
-            max_rows,
-            stage,
-            interval_seconds,
             pushgateway_secret_arn,
-            quality: quality_settings(env)?,
         })
     }
 }
@@ -226,27 +198,19 @@ fn quality_settings(env: &impl EnvSource) -> Result<QualitySettings, ConfigError
 pub enum DriftCheckError {
     #[error("invalid input: {0} (expected {{}}, an EventBridge scheduled event, {{\"window\": {{\"date\": \"YYYY-MM-DD\"}}}} or {{\"window\": {{\"hours\": N}}}})")]
     Input(String),
-    #[error("reading the window: {0}")]
-    Read(S3Error),
-    #[error("reading labels and the quality window: {0}")]
-    ReadQuality(S3Error),
-    #[error("comparing the window with the reference: {0}")]
-    Drift(#[from] DriftError),
-    #[error("saving the report: {0}")]
-    Save(S3Error),
-    #[error("report saved to s3://{bucket}/{key}, but the push failed: {source}")]
-    Push { bucket: String, key: String, source: PushError },
+    #[error(transparent)]
+    Run(#[from] RunError),
 }
 
 impl From<DriftCheckError> for Diagnostic {
     fn from(e: DriftCheckError) -> Self {
-        let error_type = match e {
+        let error_type = match &e {
             DriftCheckError::Input(_) => "InvalidInput",
-            DriftCheckError::Read(_) => "ReadWindowFailed",
-            DriftCheckError::ReadQuality(_) => "ReadQualityFailed",
-            DriftCheckError::Drift(_) => "DriftComputationFailed",
-            DriftCheckError::Save(_) => "SaveReportFailed",
-            DriftCheckError::Push { .. } => "PushFailed",
+            DriftCheckError::Run(RunError::Read(_)) => "ReadWindowFailed",
+            DriftCheckError::Run(RunError::ReadQuality(_)) => "ReadQualityFailed",
+            DriftCheckError::Run(RunError::Drift(_)) => "DriftComputationFailed",
+            DriftCheckError::Run(RunError::Save(_)) => "SaveReportFailed",
+            DriftCheckError::Run(RunError::Push { .. }) => "PushFailed",
         };
         Diagnostic { error_type: error_type.into(), error_message: e.to_string() }
     }
@@ -315,40 +279,11 @@ fn json_type(v: &Value) -> &'static str {
     }
 }
 
-/// What an invocation returns: the verdict in brief and where the report is.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RunSummary {
-    pub run_id: String,
-    pub window: Window,
-    pub window_rows: usize,
-    pub corrupt_objects: usize,
-    pub sampled: bool,
-    pub share_of_drifted_columns: f64,
-    pub dataset_drift: bool,
-    pub prediction_drifted: Option<bool>,
-    pub fraud_rate: Option<f64>,
-    /// nDCG of the window's attribution ranking against the reference's (`None`: no rows, or no explanation).
-    pub attribution_ndcg: Option<f64>,
-    pub report: SavedReport,
-    /// False when no Pushgateway is configured.
-    pub pushed: bool,
-    pub summary: String,
-    /// The quality section's one line (absent when the quality check is off).
-    pub quality: Option<String>,
-}
-
 /// The handler and what it holds across invocations.
 pub struct App {
-    pub s3: aws_sdk_s3::Client,
-    pub config: DriftCheckConfig,
-    pub reference: Reference,
-    pushgateway: Option<Pushgateway>,
-    clock: Clock,
+    monitor: Monitor,
+    window_hours: u32,
 }
-
-/// What time it is: the system clock in production; tests pass their own, so no assertion depends on the
-/// hour (or the UTC day) they happen to run at.
-pub type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
 
 impl App {
     /// `pushgateway_auth` is the secret's credentials when `PUSHGATEWAY_BASIC_AUTH_SECRET_ARN` is set.
@@ -359,122 +294,36 @@ impl App {
         pushgateway_auth: Option<BasicAuth>,
     ) -> Result<Self, StartupError> {
         let pushgateway = match &config.pushgateway_url {
-            Some(url) => Some(Pushgateway::new(url, &config.stage, pushgateway_auth)?),
+            Some(url) => Some(Pushgateway::new(url, &config.run.stage, pushgateway_auth)?),
             None => None,
         };
-        Ok(App { s3, config, reference, pushgateway, clock: Arc::new(OffsetDateTime::now_utc) })
+        Ok(App { monitor: Monitor::new(s3, config.run, reference, pushgateway), window_hours: config.window_hours })
     }
 
     /// The same app on another clock.
     pub fn with_clock(self, clock: Clock) -> Self {
-        App { clock, ..self }
+        App { monitor: self.monitor.with_clock(clock), ..self }
     }
 
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<RunSummary, DriftCheckError> {
-        self.run(&event.payload, (self.clock)()).await
+        self.run(&event.payload, self.monitor.now()).await
     }
 
-    /// One drift check of the window `payload` asks for, as of `now`.
+    /// One run over the window `payload` asks for, as of `now`.
     pub async fn run(&self, payload: &Value, now: OffsetDateTime) -> Result<RunSummary, DriftCheckError> {
-        let started_at = (self.clock)();
-        let window = requested_window(payload, now, self.config.window_hours)?;
-        // Seeded by the window, so a retry of the same window reads the same sample.
-        let seed = window.start.unix_timestamp() as u64;
-        let logs = read_window(&self.s3, &self.config.bucket, &window, self.config.max_rows, seed)
-            .await
-            .map_err(DriftCheckError::Read)?;
-        let window_rows = logs.data.rows();
-        let drift = if window_rows == 0 { None } else { Some(compare(&self.reference.data, &logs.data)?) };
-        let attribution = match (&drift, &self.reference.attribution) {
-            (Some(_), Some(baseline)) => Some(baseline.compare(&logs.data)),
-            _ => None,
+        let window = requested_window(payload, now, self.window_hours)?;
+        let observe = |report: &fraudwatch_monitor::report::DriftReport| {
+            metrics::histogram!(DRIFT_CHECK_WINDOW_ROWS).record(report.window_rows as f64);
         };
-        let quality = check_quality(
-            &self.s3,
-            &self.config.bucket,
-            window.end,
-            &self.config.quality,
-            &self.reference.quality,
-            logs.data.prediction().filter(|scores| !scores.is_empty()),
-            now,
-        )
-        .await
-        .map_err(DriftCheckError::ReadQuality)?;
-        let report = DriftReport {
-            run_id: uuid::Uuid::now_v7().to_string(),
-            started_at,
-            finished_at: (self.clock)(),
-            window,
-            model_version: self.reference.model_version.clone(),
-            reference_rows: self.reference.data.rows(),
-            window_rows,
-            corrupt_objects: logs.corrupt_objects,
-            sampling: Sampling {
-                listed_objects: logs.listed_objects,
-                listed_records: logs.listed_records,
-                read_objects: logs.read_objects,
-                duplicates: logs.duplicates,
-                max_rows: self.config.max_rows,
-                sampled: logs.sampled,
-                seed,
-            },
-            window_model_versions: logs.model_versions,
-            fraud_rate: logs.data.fraud_rate(),
-            summary: DriftReport::summarise(window_rows, drift.as_ref(), attribution.as_ref()),
-            drift,
-            stage: self.config.stage.clone(),
-            expected_interval_seconds: self.config.interval_seconds,
-            important_features: self.reference.important_features.clone(),
-            feature_importance: self.reference.feature_importance.clone(),
-            attribution,
-            quality,
-        };
-        metrics::histogram!(DRIFT_CHECK_WINDOW_ROWS).record(window_rows as f64);
-        let saved = save_report(&self.s3, &self.config.bucket, &report).await.map_err(DriftCheckError::Save)?;
-        tracing::info!(
-            run_id = report.run_id,
-            window_start = %report.window.start,
-            window_end = %report.window.end,
-            rows = window_rows,
-            corrupt_objects = report.corrupt_objects,
-            sampled = report.sampling.sampled,
-            report = saved.json_key,
-            "{}",
-            report.summary
-        );
-        if let Some(q) = &report.quality {
-            tracing::info!(run_id = report.run_id, quality_window_start = %q.window.start, "{}", q.summary);
+        let outcome = self.monitor.run(window, now, observe).await.inspect_err(|e| {
+            if matches!(e, RunError::Push { .. }) {
+                metrics::counter!(DRIFT_CHECK_PUSH_FAILURES_TOTAL).increment(1);
+            }
+        })?;
+        if !outcome.pushed {
+            tracing::warn!("PUSHGATEWAY_URL is not set: the report was saved, no metrics were pushed");
         }
-        let pushed = match &self.pushgateway {
-            Some(gateway) => {
-                gateway.push(prometheus_text(&report)).await.map_err(|source| {
-                    metrics::counter!(DRIFT_CHECK_PUSH_FAILURES_TOTAL).increment(1);
-                    DriftCheckError::Push { bucket: self.config.bucket.clone(), key: saved.json_key.clone(), source }
-                })?;
-                true
-            }
-            None => {
-                tracing::warn!("PUSHGATEWAY_URL is not set: the report was saved, no metrics were pushed");
-                false
-            }
-        };
-        let drift = report.drift.as_ref();
-        Ok(RunSummary {
-            run_id: report.run_id.clone(),
-            window: report.window,
-            window_rows,
-            corrupt_objects: report.corrupt_objects,
-            sampled: report.sampling.sampled,
-            share_of_drifted_columns: drift.map_or(0.0, |d| d.share_of_drifted_columns),
-            dataset_drift: drift.is_some_and(|d| d.dataset_drift),
-            prediction_drifted: drift.and_then(|d| d.prediction.as_ref()).map(|p| p.drifted),
-            fraud_rate: report.fraud_rate,
-            attribution_ndcg: report.attribution.as_ref().map(|a| a.ndcg),
-            report: saved,
-            pushed,
-            quality: report.quality.as_ref().map(|q| q.summary.clone()),
-            summary: report.summary,
-        })
+        Ok(outcome.into())
     }
 }
 
@@ -540,19 +389,21 @@ mod tests {
         assert_eq!(
             config,
             DriftCheckConfig {
-                bucket: "logs".into(),
+                run: RunConfig {
+                    bucket: "logs".into(),
+                    max_rows: 100_000,
+                    stage: "local".into(),
+                    interval_seconds: 3600,
+                    quality: QualitySettings {
+                        lookback_days: 90,
+                        convention: LabelConvention::Explicit,
+                        max_rows: 100_000,
+                        label_stale_days: 3,
+                    },
+                },
                 pushgateway_url: None,
                 window_hours: 24,
-                max_rows: 100_000,
-                stage: "local".into(),
-                interval_seconds: 3600,
                 pushgateway_secret_arn: None,
-                quality: QualitySettings {
-                    lookback_days: 90,
-                    convention: LabelConvention::Explicit,
-                    max_rows: 100_000,
-                    label_stale_days: 3,
-                },
             }
         );
         let err = |env: &[(&str, &str); 2]| DriftCheckConfig::from_env(env).unwrap_err().var;
@@ -568,7 +419,7 @@ mod tests {
         assert_eq!(err(&[("LOG_BUCKET", "b"), ("QUALITY_MAX_ROWS", "0")]), "QUALITY_MAX_ROWS");
         assert_eq!(err(&[("LOG_BUCKET", "b"), ("LABEL_STALE_DAYS", "0")]), "LABEL_STALE_DAYS");
         let positive_only = DriftCheckConfig::from_env(&[("LOG_BUCKET", "b"), ("LABEL_MATURITY_DAYS", "120")]).unwrap();
-        assert_eq!(positive_only.quality.convention, LabelConvention::PositiveOnly { maturity_days: 120 });
+        assert_eq!(positive_only.run.quality.convention, LabelConvention::PositiveOnly { maturity_days: 120 });
         let plain =
             [("LOG_BUCKET", "b"), ("PUSHGATEWAY_URL", "http://x:9091"), ("PUSHGATEWAY_BASIC_AUTH_SECRET_ARN", "arn")];
         assert_eq!(DriftCheckConfig::from_env(&plain).unwrap_err().var, "PUSHGATEWAY_URL");

@@ -24,7 +24,7 @@ async fn main() -> Result<(), StartupFailure> {
         explained = reference.attribution.is_some(),
         "reference loaded"
     );
-    let metrics = telemetry::init_metrics(drift_check::FUNCTION, &config.stage)?;
+    let metrics = telemetry::init_metrics(drift_check::FUNCTION, &config.run.stage)?;
     let app = &App::new(aws::s3_client(&sdk, &ProcessEnv, DRIFT_S3)?, config, reference, auth)?;
     metrics_cloudwatch_embedded::lambda::service::run(
         metrics,

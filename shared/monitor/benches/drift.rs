@@ -13,7 +13,8 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion};
 use fraudwatch_core::schema::FEATURE_COUNT;
 use fraudwatch_explain::Explainer;
-use fraudwatch_monitor::drift::{compare, AttributionBaseline, Dataset, Reference};
+use fraudwatch_monitor::baseline::Reference;
+use fraudwatch_monitor::drift::{compare, AttributionBaseline, Dataset};
 use fraudwatch_traffic::{read_parity_rows, ParityRow};
 
 const WINDOW_ROWS: usize = 100_000;

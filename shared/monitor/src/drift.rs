@@ -18,25 +18,17 @@
 
 pub mod attribution;
 pub mod dataset;
-pub mod html;
 pub mod kolmogorov;
 pub mod ks;
-pub mod prometheus;
 pub mod psi;
-#[cfg(feature = "aws")]
-pub mod pushgateway;
-pub mod report;
-#[cfg(feature = "aws")]
-pub mod s3;
 pub mod wasserstein;
 
 use serde::{Deserialize, Serialize};
 
 pub use attribution::{Attribution, AttributionBaseline, AttributionDrift};
-pub use dataset::{DataError, Dataset, Reference};
+pub use dataset::{DataError, Dataset};
 use fraudwatch_core::schema::{FEATURE_COUNT, FEATURE_NAMES};
 pub use psi::Histogram;
-pub use report::{DriftReport, Sampling, Window};
 
 /// References up to this many rows get K-S, larger ones Wasserstein (Evidently's default rule).
 pub const KS_MAX_REFERENCE_ROWS: usize = 1000;

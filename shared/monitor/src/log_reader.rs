@@ -14,7 +14,7 @@
 //! ## Sampling
 //!
 //! Keys are listed (1,000 per request, [`LIST_CONCURRENCY`] prefixes at a time, whole days as one prefix:
-//! [`window_prefixes`]). With `N` records named by the
+//! [`window_prefixes`](crate::window::window_prefixes)). With `N` records named by the
 //! keys (a batched file carries its record count in its name, so no GET is needed to count them) and
 //! `k = max_rows`, every distinct record is to be kept with the same probability, about `π = k / N`. Each record
 //! gets a seeded hash of its prediction id, `h` uniform in [0, 1), and a *rank*:
@@ -46,10 +46,11 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use fraudwatch_core::log_files::{prediction_id_of, BatchText, LogObjectName};
-use fraudwatch_core::log_record::{partition_prefixes, PredictionLogRecord, PREDICTION_LOG_PREFIX};
+use fraudwatch_core::log_record::PredictionLogRecord;
 use fraudwatch_core::prediction_id::PredictionId;
 
-use crate::drift::s3::{get_if_exists, s3_error, S3Error, GET_CONCURRENCY, GONE_WHEN_READ, LIST_CONCURRENCY};
+use crate::store::{get_if_exists, s3_error, S3Error, GET_CONCURRENCY, GONE_WHEN_READ, LIST_CONCURRENCY};
+use crate::window::window_prefixes;
 
 /// Rows a sample aims to take from each batched file it reads (see the module docs).
 pub const ROWS_PER_FILE: usize = 100;
@@ -106,30 +107,6 @@ async fn for_each_listed(
         }
     }
     Ok(())
-}
-
-/// The prefixes to list for `[start, end)`: a day's `prediction-logs/dt=…/` when the window holds the whole UTC day
-/// (one listing instead of 24, most of them for empty hours in a quiet deployment), else the hours' partitions.
-/// Objects of a listed prefix outside the window are left out by their names ([`LogObject::may_overlap`]).
-pub fn window_prefixes(start: OffsetDateTime, end: OffsetDateTime) -> Vec<String> {
-    let mut prefixes: Vec<String> = Vec::new();
-    for hour in partition_prefixes(start, end) {
-        let day = &hour[..hour.len() - "hour=HH/".len()];
-        let whole_day = day_start(day).is_some_and(|d| start <= d && d + time::Duration::DAY <= end);
-        match prefixes.last() {
-            Some(last) if whole_day && last == day => {}
-            _ if whole_day => prefixes.push(day.to_string()),
-            _ => prefixes.push(hour),
-        }
-    }
-    prefixes
-}
-
-/// The start of the UTC day of a `prediction-logs/dt=YYYY-MM-DD/` prefix.
-fn day_start(day_prefix: &str) -> Option<OffsetDateTime> {
-    let date = day_prefix.strip_prefix(PREDICTION_LOG_PREFIX)?.strip_prefix("dt=")?.get(..10)?;
-    let date = time::Date::parse(date, time::macros::format_description!("[year]-[month]-[day]")).ok()?;
-    Some(date.midnight().assume_utc())
 }
 
 /// The records of one object, and what could not be read from it.

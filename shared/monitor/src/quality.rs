@@ -24,7 +24,7 @@ pub mod metrics;
 #[cfg(feature = "aws")]
 pub mod s3;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use fraudwatch_core::alert_thresholds::{
     QUALITY_MIN_FLAGGED_ROWS, QUALITY_MIN_LABELLED_FRAUDS, QUALITY_MIN_LABEL_COVERAGE, QUALITY_MIN_WINDOW_ROWS,
@@ -37,7 +37,7 @@ use fraudwatch_core::prediction_id::PredictionId;
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration, OffsetDateTime, Time, UtcOffset};
 
-use crate::drift::Window;
+use crate::window::Window;
 use cbpe::Estimate;
 
 // Days in reports as "2026-11-21" (time's own serde writes a date as [year, ordinal day]).
@@ -309,56 +309,146 @@ fn id_time_in(id: PredictionId, window: &Window) -> bool {
     id.time().is_ok_and(|t| window.start <= t && t < window.end)
 }
 
-/// The quality report of a file of prediction-log records and a set of labels, as the quality check of a run ending
-/// at `as_of` would compute it if it read every record (`fraudctl quality`): the records in the quality window, of
-/// the card's model version, each prediction once (a file exported from the batched layout's table may repeat a
-/// record: copies are dropped by `prediction_id`, as every reader does), each weight 1. `None` when
-/// `lookback_days` is 0.
-pub fn assess_records(
-    records: &[PredictionLogRecord],
-    labels: &LabelSet,
-    mut label_summary: LabelSummary,
-    baseline: &QualityBaseline,
-    settings: &QualitySettings,
-    as_of: OffsetDateTime,
-) -> Option<QualityReport> {
-    let window = quality_window(as_of, settings.lookback_days, settings.convention)?;
-    let labelled = prediction_ids_in(labels, &window);
-    let mut found: std::collections::HashSet<PredictionId> = std::collections::HashSet::new();
-    let in_window: Vec<&PredictionLogRecord> = records
-        .iter()
-        .filter(|r| window.start <= r.timestamp && r.timestamp < window.end && found.insert(r.prediction_id))
-        .collect();
-    let unmatched: Vec<String> =
-        labelled.keys().filter(|id| !found.contains(id)).map(PredictionId::to_string).collect();
-    let (ours, others): (Vec<&PredictionLogRecord>, Vec<&PredictionLogRecord>) =
-        in_window.into_iter().partition(|r| r.model_version == baseline.model_version);
-    let rows: Vec<QualityRow> = ours.iter().map(|r| QualityRow::of(r, labels, 1.0)).collect();
-    label_summary.matched = rows.iter().filter(|r| r.label.is_some()).count();
-    label_summary.unmatched_prediction_ids = unmatched.len();
-    label_summary.unmatched_examples = unmatched.into_iter().take(LABEL_ERRORS_SHOWN).collect();
-    label_summary.transaction_id_labels = labels.transaction_labels();
-    label_summary.transaction_id_labels_matched =
-        labels.transaction_labels_among(ours.iter().chain(&others).filter_map(|r| r.transaction_id.as_deref()));
-    let sampling = QualitySampling {
-        listed_objects: found.len(),
-        read_objects: found.len(),
-        max_rows: found.len(),
-        other_model_rows: others.len() as f64,
-        ..QualitySampling::default()
+/// Unmatched label ids quoted in a report.
+const UNMATCHED_SHOWN: usize = 10;
+
+/// The labels read, deduplicated, and what reading them found.
+#[derive(Debug, Default)]
+pub struct LabelsRead {
+    pub labels: LabelSet,
+    pub summary: LabelSummary,
+}
+
+/// The model's predictions in a window, joined to their labels.
+#[derive(Debug)]
+pub struct CohortsRead {
+    pub rows: Vec<QualityRow>,
+    pub sampling: QualitySampling,
+    /// Labels by prediction id whose id's time is in the window but which name no listed prediction.
+    pub unmatched: usize,
+    pub unmatched_examples: Vec<String>,
+    /// Labels attached to a row read.
+    pub matched: usize,
+    /// Distinct labels by transaction id that named a prediction read.
+    pub transaction_id_labels_matched: usize,
+}
+
+/// The predictions read from a quality window, before they are joined to the labels.
+#[derive(Debug)]
+pub struct PredictionsRead {
+    /// Every prediction labelled fraud by its id, read by id: weight 1.
+    pub in_full: Vec<PredictionLogRecord>,
+    /// The others read (all of them, or a uniform sample), each prediction once, none of `in_full`.
+    pub others: Vec<PredictionLogRecord>,
+    /// When `others` is a sample: the records the listing counted per UTC day (`in_full` included), which the
+    /// day's sampled rows stand for. `None`: nothing was left out, every weight is 1.
+    pub listed_per_day: Option<BTreeMap<Date, usize>>,
+    /// Labelled ids the listing shows may be in the window, besides the predictions read.
+    pub found: HashSet<PredictionId>,
+    pub sampling: QualitySampling,
+}
+
+impl PredictionsRead {
+    /// Every record of `records` made in `window`, each prediction once (a file exported from the batched layout's
+    /// table may repeat a record: copies are dropped by `prediction_id`, as every reader does).
+    pub fn all(records: Vec<PredictionLogRecord>, window: &Window) -> Self {
+        let mut found = HashSet::new();
+        let others: Vec<PredictionLogRecord> = records
+            .into_iter()
+            .filter(|r| window.start <= r.timestamp && r.timestamp < window.end && found.insert(r.prediction_id))
+            .collect();
+        let sampling = QualitySampling {
+            listed_objects: others.len(),
+            read_objects: others.len(),
+            max_rows: others.len(),
+            ..QualitySampling::default()
+        };
+        PredictionsRead { in_full: Vec::new(), others, listed_per_day: None, found, sampling }
+    }
+}
+
+/// Joins the predictions read from `window` to `labels` (the one join of the quality check, wherever the predictions
+/// come from): each row weighted (1 when read in full or when nothing was left out; else the records listed that
+/// day and not read in full over the others sampled that day), rows of another model version than `baseline`'s
+/// counted and left out, and labels by prediction id in the window that name no prediction listed counted and
+/// quoted.
+pub fn join(labels: &LabelSet, window: &Window, baseline: &QualityBaseline, read: PredictionsRead) -> CohortsRead {
+    let PredictionsRead { in_full, others, listed_per_day, mut found, sampling } = read;
+    found.extend(in_full.iter().chain(&others).map(|r| r.prediction_id));
+    let per_day = |records: &[PredictionLogRecord]| {
+        let mut counts: BTreeMap<Date, usize> = BTreeMap::new();
+        for r in records {
+            *counts.entry(day_of(r)).or_default() += 1;
+        }
+        counts
     };
-    Some(assess(
-        &rows,
+    let (full_per_day, kept_per_day) = (per_day(&in_full), per_day(&others));
+    let weight_of = |day: Date| -> f64 {
+        let Some(listed_per_day) = &listed_per_day else { return 1.0 };
+        let listed =
+            listed_per_day.get(&day).copied().unwrap_or(0).saturating_sub(full_per_day.get(&day).copied().unwrap_or(0));
+        kept_per_day.get(&day).map_or(1.0, |&kept| listed as f64 / kept as f64)
+    };
+    let unmatched: Vec<PredictionId> =
+        prediction_ids_in(labels, window).into_keys().filter(|id| !found.contains(id)).collect();
+    let mut read = CohortsRead {
+        rows: Vec::new(),
+        sampling,
+        unmatched: unmatched.len(),
+        unmatched_examples: unmatched.iter().take(UNMATCHED_SHOWN).map(PredictionId::to_string).collect(),
+        matched: 0,
+        transaction_id_labels_matched: labels
+            .transaction_labels_among(in_full.iter().chain(&others).filter_map(|r| r.transaction_id.as_deref())),
+    };
+    let rows = in_full.iter().map(|r| (r, 1.0)).chain(others.iter().map(|r| (r, weight_of(day_of(r)))));
+    for (record, weight) in rows {
+        if record.model_version != baseline.model_version {
+            read.sampling.other_model_rows += weight;
+            continue;
+        }
+        let row = QualityRow::of(record, labels, weight);
+        read.matched += usize::from(row.label.is_some());
+        read.rows.push(row);
+    }
+    read
+}
+
+/// The UTC day of a record (its partition's day).
+fn day_of(record: &PredictionLogRecord) -> Date {
+    record.timestamp.to_offset(UtcOffset::UTC).date()
+}
+
+/// The quality report of `window` from the labels read and the predictions joined to them, with CBPE on the drift
+/// run's window (`drift_window_scores`) when there is one: what drift-check's quality check and `fraudctl quality`
+/// both report.
+pub fn judge(
+    labels: LabelsRead,
+    cohorts: CohortsRead,
+    baseline: &QualityBaseline,
+    window: Window,
+    settings: &QualitySettings,
+    drift_window_scores: Option<&[f64]>,
+) -> QualityReport {
+    let summary = LabelSummary {
+        matched: cohorts.matched,
+        unmatched_prediction_ids: cohorts.unmatched,
+        unmatched_examples: cohorts.unmatched_examples,
+        transaction_id_labels: labels.labels.transaction_labels(),
+        transaction_id_labels_matched: cohorts.transaction_id_labels_matched,
+        ..labels.summary
+    };
+    assess(
+        &cohorts.rows,
         Assessment {
             baseline,
             window,
             convention: settings.convention,
-            labels: label_summary,
-            sampling,
-            drift_window_scores: None,
+            labels: summary,
+            sampling: cohorts.sampling,
+            drift_window_scores,
             label_stale_after_days: settings.label_stale_days,
         },
-    ))
+    )
 }
 
 /// How the window's predictions were read.

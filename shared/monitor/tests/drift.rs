@@ -10,15 +10,15 @@ use std::sync::OnceLock;
 use fraudwatch_core::log_record::PredictionLogRecord;
 use fraudwatch_core::schema::{FEATURE_COUNT, FEATURE_NAMES};
 use fraudwatch_core::test_util::LogRecordBuilder;
+use fraudwatch_monitor::baseline::Reference;
 use fraudwatch_monitor::drift::kolmogorov::kstwo_sf;
 use fraudwatch_monitor::drift::ks::{ks_2samp, PValueMethod};
-use fraudwatch_monitor::drift::prometheus::prometheus_text;
 use fraudwatch_monitor::drift::psi::{psi, Bins};
 use fraudwatch_monitor::drift::wasserstein::normalized_wasserstein;
-use fraudwatch_monitor::drift::{
-    column_drift, compare, html, Dataset, DatasetDrift, DriftError, DriftReport, Method, Reference, Sampling,
-    SortedSample, Window,
-};
+use fraudwatch_monitor::drift::{column_drift, compare, Dataset, DatasetDrift, DriftError, Method, SortedSample};
+use fraudwatch_monitor::report::prometheus::prometheus_text;
+use fraudwatch_monitor::report::{html, DriftReport, Sampling};
+use fraudwatch_monitor::window::Window;
 use serde_json::Value;
 use time::macros::datetime;
 

@@ -11,12 +11,12 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use fraudwatch_core::card::{Calibration, ModelCard};
-use fraudwatch_monitor::drift::Window;
 use fraudwatch_monitor::quality::cbpe::{calibrated, estimate};
 use fraudwatch_monitor::quality::metrics::{average_precision, confusion, recall_at_budget, Row};
 use fraudwatch_monitor::quality::{
     assess, Assessment, LabelConvention, LabelSummary, QualityBaseline, QualityRow, QualitySampling, Realized,
 };
+use fraudwatch_monitor::window::Window;
 use serde_json::Value;
 use time::macros::{date, datetime};
 

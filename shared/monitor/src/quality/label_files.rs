@@ -139,10 +139,8 @@ impl<'a> LineCounter<'a> {
 
     fn line_at(&mut self, byte: u64) -> usize {
         let byte = (byte as usize).min(self.bytes.len());
-        let first = self.bytes[byte..]
-            .iter()
-            .position(|b| !matches!(b, b'\n' | b'\r'))
-            .map_or(self.bytes.len(), |i| i + byte);
+        let first =
+            self.bytes[byte..].iter().position(|b| !matches!(b, b'\n' | b'\r')).map_or(self.bytes.len(), |i| i + byte);
         if first < self.counted_to {
             // Not reached by the csv reader, which only moves forward; kept correct rather than assumed.
             (self.counted_to, self.newlines) = (0, 0);

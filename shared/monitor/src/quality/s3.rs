@@ -18,20 +18,17 @@ use time::{Date, OffsetDateTime};
 
 use fraudwatch_core::label::{label_partition_day, LabelSet, LABEL_PREFIX};
 use fraudwatch_core::log_files::LogObjectName;
-use fraudwatch_core::log_record::{PredictionLogRecord, PREDICTION_LOG_PREFIX};
+use fraudwatch_core::log_record::PredictionLogRecord;
 use fraudwatch_core::prediction_id::PredictionId;
 
 use super::label_files::parse_label_file;
 use super::{
-    assess, prediction_ids_in, quality_window, Assessment, LabelSummary, QualityBaseline, QualityReport, QualityRow,
-    QualitySampling, QualitySettings,
+    join, judge, prediction_ids_in, quality_window, CohortsRead, LabelsRead, PredictionsRead, QualityBaseline,
+    QualityReport, QualitySampling, QualitySettings,
 };
-use crate::drift::s3::{get_if_exists, s3_error, S3Error, GET_CONCURRENCY, GONE_WHEN_READ, LIST_CONCURRENCY};
-use crate::drift::Window;
 use crate::log_reader::{find_records, sample_window_observing, LogObject};
-
-/// Unmatched label ids quoted in a report.
-const UNMATCHED_SHOWN: usize = 10;
+use crate::store::{get_if_exists, s3_error, S3Error, GET_CONCURRENCY, GONE_WHEN_READ, LIST_CONCURRENCY};
+use crate::window::{partition_day, Window};
 
 /// The quality check of a run whose window ends at `run_end`: the labels, the quality window's predictions joined to
 /// them, and CBPE on the drift window's scores (`drift_window_scores`). `None` when the check is off
@@ -49,36 +46,9 @@ pub async fn check_quality(
         return Ok(None);
     };
     let labels = read_labels(s3, bucket, window.start.date(), now).await?;
-    // Seeded by the window, so a retry of the same run reads the same sample.
-    let seed = window.start.unix_timestamp() as u64;
+    let seed = window.seed();
     let cohorts = read_cohorts(s3, bucket, &window, &labels.labels, baseline, settings.max_rows, seed).await?;
-    let summary = LabelSummary {
-        matched: cohorts.matched,
-        unmatched_prediction_ids: cohorts.unmatched,
-        unmatched_examples: cohorts.unmatched_examples,
-        transaction_id_labels: labels.labels.transaction_labels(),
-        transaction_id_labels_matched: cohorts.transaction_id_labels_matched,
-        ..labels.summary
-    };
-    Ok(Some(assess(
-        &cohorts.rows,
-        Assessment {
-            baseline,
-            window,
-            convention: settings.convention,
-            labels: summary,
-            sampling: cohorts.sampling,
-            drift_window_scores,
-            label_stale_after_days: settings.label_stale_days,
-        },
-    )))
-}
-
-/// The labels read, deduplicated, and what reading them found.
-#[derive(Debug, Default)]
-pub struct LabelsRead {
-    pub labels: LabelSet,
-    pub summary: LabelSummary,
+    Ok(Some(judge(labels, cohorts, baseline, window, settings, drift_window_scores)))
 }
 
 /// Reads every label object that can label a prediction made since `since` (objects under `labels/dt=D/` with D ≥
@@ -154,20 +124,6 @@ async fn list(
     Ok((objects, prefixes))
 }
 
-/// The model's predictions in a window, joined to their labels.
-#[derive(Debug)]
-pub struct CohortsRead {
-    pub rows: Vec<QualityRow>,
-    pub sampling: QualitySampling,
-    /// Labels by prediction id whose id's time is in the window but which name no listed prediction.
-    pub unmatched: usize,
-    pub unmatched_examples: Vec<String>,
-    /// Labels attached to a row read.
-    pub matched: usize,
-    /// Distinct labels by transaction id that named a prediction read.
-    pub transaction_id_labels_matched: usize,
-}
-
 /// What the quality window's listing shows beyond the sample: the records its objects' names count per UTC day, and
 /// which labelled ids it names — a single object's id exactly; an id inside a batched file's id range only maybe
 /// (a file is read in full only when it is sampled, so such an id counts as found).
@@ -179,7 +135,7 @@ struct Listed {
 
 impl Listed {
     fn observe(&mut self, object: &LogObject, labelled: &BTreeMap<PredictionId, bool>) {
-        let Some(day) = prefix_day(&object.key) else { return };
+        let Some(day) = partition_day(&object.key) else { return };
         *self.records_per_day.entry(day).or_default() += object.name.records();
         match object.name {
             LogObjectName::Single(id) if labelled.contains_key(&id) => {
@@ -217,37 +173,13 @@ pub async fn read_cohorts(
     let listed = Mutex::new(Listed::default());
     let observe = |object: &LogObject| listed.lock().expect("no panic while held").observe(object, labelled);
     let sample = sample_window_observing(s3, bucket, (window.start, window.end), max_rows, seed, &observe).await?;
-    let Listed { records_per_day, mut found } = listed.into_inner().expect("no panic while held");
+    let Listed { records_per_day, found } = listed.into_inner().expect("no panic while held");
 
     let full_ids: HashSet<PredictionId> = in_full.iter().map(|r| r.prediction_id).collect();
     let others: Vec<PredictionLogRecord> =
         sample.records.into_iter().filter(|r| !full_ids.contains(&r.prediction_id)).collect();
-    found.extend(full_ids.iter().chain(others.iter().map(|r| &r.prediction_id)));
-    let mut full_per_day: BTreeMap<Date, usize> = BTreeMap::new();
-    for r in &in_full {
-        *full_per_day.entry(day_of(r)).or_default() += 1;
-    }
-    let mut kept_per_day: BTreeMap<Date, usize> = BTreeMap::new();
-    for r in &others {
-        *kept_per_day.entry(day_of(r)).or_default() += 1;
-    }
     let sampled = sample.inclusion_probability < 1.0;
-    let weight_of = |day: Date| -> f64 {
-        if !sampled {
-            return 1.0;
-        }
-        let listed = records_per_day
-            .get(&day)
-            .copied()
-            .unwrap_or(0)
-            .saturating_sub(full_per_day.get(&day).copied().unwrap_or(0));
-        kept_per_day.get(&day).map_or(1.0, |&kept| listed as f64 / kept as f64)
-    };
-
-    let mut unmatched: Vec<PredictionId> = labelled.keys().filter(|id| !found.contains(id)).copied().collect();
-    unmatched.sort_unstable();
-    let mut read = CohortsRead {
-        rows: Vec::new(),
+    let read = PredictionsRead {
         sampling: QualitySampling {
             listed_objects: sample.listed_objects,
             read_in_full: in_full.len(),
@@ -258,32 +190,10 @@ pub async fn read_cohorts(
             corrupt_objects: sample.corrupt,
             other_model_rows: 0.0,
         },
-        unmatched: unmatched.len(),
-        unmatched_examples: unmatched.iter().take(UNMATCHED_SHOWN).map(PredictionId::to_string).collect(),
-        matched: 0,
-        transaction_id_labels_matched: labels
-            .transaction_labels_among(in_full.iter().chain(&others).filter_map(|r| r.transaction_id.as_deref())),
+        in_full,
+        others,
+        listed_per_day: sampled.then_some(records_per_day),
+        found,
     };
-    let rows = in_full.iter().map(|r| (r, 1.0)).chain(others.iter().map(|r| (r, weight_of(day_of(r)))));
-    for (record, weight) in rows {
-        if record.model_version != baseline.model_version {
-            read.sampling.other_model_rows += weight;
-            continue;
-        }
-        let row = QualityRow::of(record, labels, weight);
-        read.matched += usize::from(row.label.is_some());
-        read.rows.push(row);
-    }
-    Ok(read)
-}
-
-/// The UTC day of a record (its partition's day).
-fn day_of(record: &PredictionLogRecord) -> Date {
-    record.timestamp.to_offset(time::UtcOffset::UTC).date()
-}
-
-/// The day of a `prediction-logs/dt=YYYY-MM-DD/…` key or prefix.
-fn prefix_day(key: &str) -> Option<Date> {
-    let rest = key.strip_prefix(PREDICTION_LOG_PREFIX)?.strip_prefix("dt=")?;
-    Date::parse(rest.get(..10)?, time::macros::format_description!("[year]-[month]-[day]")).ok()
+    Ok(join(labels, window, baseline, read))
 }

@@ -1,48 +1,23 @@
-//! One drift-check run, everything it found, as saved to `drift-reports/dt=YYYY-MM-DD/<run_id>.json`
-//! (and rendered to `.html` and Prometheus text from the same struct).
+//! One monitoring run, everything it found, as saved to `drift-reports/dt=YYYY-MM-DD/<run_id>.json`
+//! (and rendered to `.html` ([`html`]) and Prometheus text ([`prometheus`]) from the same struct).
+
+pub mod html;
+pub mod prometheus;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use time::{Date, Duration, OffsetDateTime, Time, UtcOffset};
+use time::{OffsetDateTime, UtcOffset};
 
 use fraudwatch_core::alert_thresholds::DRIFT_MIN_WINDOW_ROWS;
-use fraudwatch_core::log_record::partition_prefixes;
 
-use super::{AttributionDrift, DatasetDrift};
+use crate::baseline::{Reference, WindowComparison};
+use crate::drift::{AttributionDrift, Dataset, DatasetDrift};
+use crate::quality::QualityReport;
+use crate::window::Window;
 
 /// Where drift reports are stored in the log bucket.
 pub const DRIFT_REPORT_PREFIX: &str = "drift-reports/";
-
-/// The traffic a run looked at: `[start, end)`, whole UTC hours, so it is exactly a set of log partitions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Window {
-    #[serde(with = "time::serde::rfc3339")]
-    pub start: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    pub end: OffsetDateTime,
-}
-
-impl Window {
-    /// The `hours` whole hours before the hour holding `at` (UTC): a run at 10:00:07 or a retry at 10:20
-    /// both cover 09:00 back to `hours` earlier, and the partitions still being written are not read.
-    pub fn hours_before(at: OffsetDateTime, hours: u32) -> Self {
-        let at = at.to_offset(UtcOffset::UTC);
-        let end = at.replace_time(Time::from_hms(at.hour(), 0, 0).expect("a valid hour"));
-        Window { start: end - Duration::hours(i64::from(hours)), end }
-    }
-
-    /// One UTC day; `None` for the last day the calendar can represent (9999-12-31), whose end is not.
-    pub fn day(date: Date) -> Option<Self> {
-        let start = date.midnight().assume_utc();
-        Some(Window { start, end: start.checked_add(Duration::DAY)? })
-    }
-
-    /// The `prediction-logs/dt=…/hour=…/` prefixes covering the window.
-    pub fn partition_prefixes(&self) -> Vec<String> {
-        partition_prefixes(self.start, self.end)
-    }
-}
 
 /// How the window's records were chosen (`fraudwatch_monitor::log_reader::sample_window`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,6 +39,26 @@ pub struct Sampling {
     pub sampled: bool,
     /// Seeds the sample, so a re-run of the same window reads the same objects.
     pub seed: u64,
+}
+
+/// The rows read from a window, and how they were chosen.
+#[derive(Debug)]
+pub struct WindowLogs {
+    pub data: Dataset,
+    pub sampling: Sampling,
+    /// Undecodable objects and batched-file lines, skipped.
+    pub corrupt_objects: usize,
+    pub model_versions: BTreeMap<String, usize>,
+}
+
+/// What a report says about its run besides what the run measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunInfo {
+    pub run_id: String,
+    pub started_at: OffsetDateTime,
+    pub finished_at: OffsetDateTime,
+    pub stage: String,
+    pub expected_interval_seconds: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -108,7 +103,7 @@ pub struct DriftReport {
     pub attribution: Option<AttributionDrift>,
     /// Model quality from ground-truth labels and CBPE (absent when the quality check is off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub quality: Option<crate::quality::QualityReport>,
+    pub quality: Option<QualityReport>,
 }
 
 fn default_interval_seconds() -> u64 {
@@ -116,6 +111,41 @@ fn default_interval_seconds() -> u64 {
 }
 
 impl DriftReport {
+    /// The report of a run that compared `logs` of `window` with `reference` and, when the quality check is on,
+    /// judged the quality window.
+    pub fn new(
+        run: RunInfo,
+        reference: &Reference,
+        window: Window,
+        logs: &WindowLogs,
+        comparison: WindowComparison,
+        quality: Option<QualityReport>,
+    ) -> Self {
+        let window_rows = logs.data.rows();
+        let WindowComparison { drift, attribution } = comparison;
+        DriftReport {
+            run_id: run.run_id,
+            started_at: run.started_at,
+            finished_at: run.finished_at,
+            window,
+            model_version: reference.model_version.clone(),
+            reference_rows: reference.data.rows(),
+            window_rows,
+            corrupt_objects: logs.corrupt_objects,
+            sampling: logs.sampling.clone(),
+            window_model_versions: logs.model_versions.clone(),
+            fraud_rate: logs.data.fraud_rate(),
+            summary: Self::summarise(window_rows, drift.as_ref(), attribution.as_ref()),
+            drift,
+            stage: run.stage,
+            expected_interval_seconds: run.expected_interval_seconds,
+            important_features: reference.important_features.clone(),
+            feature_importance: reference.feature_importance.clone(),
+            attribution,
+            quality,
+        }
+    }
+
     /// Whether the window was too small for the drift alerts to judge (they need
     /// [`DRIFT_MIN_WINDOW_ROWS`]): a quiet system must say so rather than look healthy.
     pub fn window_too_small(&self) -> bool {
@@ -162,18 +192,5 @@ impl DriftReport {
     pub fn key_stem(&self) -> String {
         let d = self.started_at.to_offset(UtcOffset::UTC).date();
         format!("{DRIFT_REPORT_PREFIX}dt={:04}-{:02}-{:02}/{}", d.year(), u8::from(d.month()), d.day(), self.run_id)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use time::macros::date;
-
-    #[test]
-    fn the_last_representable_day_has_no_window() {
-        assert_eq!(Window::day(date!(9999 - 12 - 31)), None);
-        let w = Window::day(date!(9999 - 12 - 30)).unwrap();
-        assert_eq!(w.partition_prefixes().len(), 24);
     }
 }

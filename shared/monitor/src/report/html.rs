@@ -6,8 +6,9 @@
 use fraudwatch_core::alert_thresholds::DRIFT_MIN_WINDOW_ROWS;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
-use super::psi::Bins;
-use super::{AttributionDrift, ColumnDrift, DriftReport};
+use super::DriftReport;
+use crate::drift::psi::Bins;
+use crate::drift::{AttributionDrift, ColumnDrift};
 use crate::quality::{CohortQuality, LabelConvention, QualityReport};
 
 const CSS: &str = "

@@ -1,5 +1,5 @@
 //! A drift report as Prometheus text exposition (the metrics of docs/contracts.md), encoded by
-//! `prometheus-client` and pushed by [`super::pushgateway`].
+//! `prometheus-client` and pushed by `crate::pushgateway`.
 //!
 //! Every sample carries `model_version`; the grouping key the push adds (`job`, `stage`) is not repeated here.
 //! Besides the verdicts, the numbers the alert rules compare with are pushed too (`fraud_drift_window_min_rows`,
