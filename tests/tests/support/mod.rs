@@ -2,6 +2,7 @@
 //! prediction-logger → S3, and API Gateway events for predict's handler.
 
 use fraudwatch_core::log_record::FeatureMap;
+use fraudwatch_core::store::S3Store;
 use fraudwatch_model::locate_onnx_runtime;
 use fraudwatch_tests::event_source::EventSourceMapping;
 use fraudwatch_tests::{S3Server, SqsServer, LOGGER_BATCH_SIZE};
@@ -9,7 +10,7 @@ use fraudwatch_traffic::LabelledTransaction;
 use lambda_runtime::{Context, LambdaEvent};
 use predict::api::App;
 use predict::log_sink::SqsLogSink;
-use prediction_logger::{Logger, S3Store};
+use prediction_logger::Logger;
 use serde_json::{json, Value};
 
 /// An API Gateway HTTP API (v2) POST of a JSON `body` to `path`.
@@ -40,7 +41,7 @@ pub async fn send_through_pipeline(
     // grows (each SendMessageBatch and ReceiveMessage scans the whole queue: 1.8 s per receive with 2,000
     // messages waiting), so the queue is kept short. POST /predict one by one is driven end to end by
     // scripts/up and the demo-page test.
-    let logger = Logger::new(S3Store { client: s3.client(), bucket: bucket.to_string() });
+    let logger = Logger::new(std::sync::Arc::new(S3Store::new(s3.client(), bucket)));
     let esm = EventSourceMapping::for_tests(sqs.client(), &queue_url, LOGGER_BATCH_SIZE);
     let mut delivered = std::collections::HashSet::new();
     let mut predictions = Vec::with_capacity(traffic.len());
