@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use fraudwatch_core::label::{encode_json_lines, label_object_key};
+use fraudwatch_core::store::{ObjectStore, S3Store};
 use fraudwatch_monitor::quality::label_files::parse_label_file;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -49,16 +50,8 @@ pub async fn run(s3: &aws_sdk_s3::Client, args: LabelsArgs) -> Result<()> {
     }
     let key = label_object_key(now, Uuid::now_v7());
     let body = encode_json_lines(parsed.records.iter().map(|(_, r)| r));
-    s3.put_object()
-        .bucket(&bucket)
-        .key(&key)
-        .content_type("application/x-ndjson")
-        .body(body.into())
-        .send()
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!("uploading to s3://{bucket}/{key}: {}", aws_sdk_s3::error::DisplayErrorContext(e))
-        })?;
-    println!("uploaded {} labels to s3://{bucket}/{key}", parsed.records.len());
+    let store = S3Store::new(s3.clone(), bucket);
+    store.put(&key, body, "application/x-ndjson").await?;
+    println!("uploaded {} labels to {}", parsed.records.len(), store.location(&key));
     Ok(())
 }

@@ -9,9 +9,9 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use aws_sdk_s3::error::DisplayErrorContext;
 use fraudwatch_core::log_record::{partition_prefixes, PredictionLogRecord};
 use fraudwatch_core::prediction_id::PredictionId;
+use fraudwatch_core::store::{ObjectStore, S3Store};
 use fraudwatch_monitor::log_reader::{find_records, list_partition, read_partition};
 use futures::stream::{self, StreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -276,18 +276,11 @@ async fn recover(s3: &aws_sdk_s3::Client, bucket: &str, file: &std::path::Path) 
     outcome.already_logged = logged.len();
     let missing: Vec<PredictionLogRecord> =
         records.into_values().filter(|r| !logged.contains_key(&r.prediction_id)).collect();
+    let store = &S3Store::new(s3.clone(), bucket);
     let mut puts = stream::iter(missing)
         .map(|record| async move {
             let key = record.s3_key();
-            s3.put_object()
-                .bucket(bucket)
-                .key(&key)
-                .content_type("application/json")
-                .body(record.encode().into())
-                .send()
-                .await
-                .map_err(|e| anyhow::anyhow!("PUT s3://{bucket}/{key}: {}", DisplayErrorContext(e)))?;
-            Ok::<_, anyhow::Error>(key)
+            store.put(&key, record.encode(), "application/json").await.map(|()| key)
         })
         .buffer_unordered(MAX_IN_FLIGHT);
     while let Some(key) = puts.next().await {

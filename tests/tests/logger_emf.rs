@@ -6,9 +6,10 @@
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use fraudwatch_core::metric_names as m;
+use fraudwatch_core::store::S3Store;
 use fraudwatch_tests::{prediction_records, repo_yaml, untagged, S3Server};
 use lambda_runtime::{Context, LambdaEvent};
-use prediction_logger::{LogDelivery, Logger, S3Store};
+use prediction_logger::{LogDelivery, Logger};
 use serde_json::{json, Value};
 
 const BUCKET: &str = "fraudwatch-data";
@@ -32,7 +33,7 @@ async fn a_batch_counts_its_records_and_files_with_the_dimensions_the_dashboard_
             message
         })
         .collect();
-    let logger = Logger::with_delivery(S3Store { client: s3.client(), bucket: BUCKET.into() }, LogDelivery::Batched);
+    let logger = Logger::with_delivery(std::sync::Arc::new(S3Store::new(s3.client(), BUCKET)), LogDelivery::Batched);
     let mut event = SqsEvent::default();
     event.records = messages;
     let response = logger.handle(LambdaEvent::new(event, Context::default())).await;

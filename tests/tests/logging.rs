@@ -20,6 +20,9 @@ use fraudwatch_core::metric_names::{
     LOG_ENQUEUE_FAILURES_TOTAL, LOG_ENQUEUE_SECONDS, LOG_ONLY_IN_STDOUT_TOTAL, LOG_WRITTEN_BY_FALLBACK_TOTAL,
 };
 use fraudwatch_core::prediction_id::PredictionId;
+use fraudwatch_core::store::{
+    Folder, ListedObject, ObjectStore, PutOutcome, ReplaceOutcome, S3Store, StoreError, VersionedObject,
+};
 use fraudwatch_monitor::log_reader::{find_records, read_partition, sample_window};
 use fraudwatch_monitor::quality::s3::read_cohorts;
 use fraudwatch_monitor::quality::QualityBaseline;
@@ -32,8 +35,8 @@ use fraudwatch_tests::{
 };
 use lambda_runtime::{Context, LambdaEvent};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
-use predict::log_sink::{Delivery, PredictionLogSink, S3Fallback, SqsLogSink};
-use prediction_logger::{LogDelivery, LogStore, Logger, S3Store, StoreError};
+use predict::log_sink::{Delivery, PredictionLogSink, SqsLogSink};
+use prediction_logger::{LogDelivery, Logger};
 use time::{Duration, OffsetDateTime};
 use tokio::sync::Notify;
 
@@ -46,17 +49,18 @@ async fn s3_with_bucket() -> S3Server {
     s3
 }
 
-fn s3_store(s3: &S3Server) -> S3Store {
-    S3Store { client: s3.client(), bucket: BUCKET.into() }
+fn s3_store(s3: &S3Server) -> Arc<dyn ObjectStore> {
+    bucket_at(s3.client())
+}
+
+/// The test bucket through `client`.
+fn bucket_at(client: aws_sdk_s3::Client) -> Arc<dyn ObjectStore> {
+    Arc::new(S3Store::new(client, BUCKET))
 }
 
 /// predict's production sink, with its direct-to-S3 fallback.
 fn sink(sqs: &SqsServer, queue_url: &str, s3: &S3Server) -> SqsLogSink {
-    SqsLogSink {
-        sqs: sqs.client(),
-        queue_url: queue_url.into(),
-        fallback: Some(S3Fallback { s3: s3.client(), bucket: BUCKET.into() }),
-    }
+    SqsLogSink { sqs: sqs.client(), queue_url: queue_url.into(), fallback: Some(s3_store(s3)) }
 }
 
 /// What one `submit` recorded in predict's metrics.
@@ -124,16 +128,13 @@ fn lambda_event(event: SqsEvent) -> LambdaEvent<SqsEvent> {
 }
 
 /// One poll through the logger: `None` when the queue had nothing to deliver.
-async fn deliver_once<S: LogStore>(
-    esm: &EventSourceMapping,
-    logger: &Logger<S>,
-) -> Option<(Vec<Message>, SqsBatchResponse)> {
+async fn deliver_once(esm: &EventSourceMapping, logger: &Logger) -> Option<(Vec<Message>, SqsBatchResponse)> {
     let delivered = esm.deliver_once(|event| async { Ok(logger.handle(lambda_event(event)).await) }).await.unwrap();
     delivered.map(|(batch, response)| (batch, response.unwrap()))
 }
 
 /// Polls until the queue has nothing to deliver; returns the invocations' responses.
-async fn drain<S: LogStore>(esm: &EventSourceMapping, logger: &Logger<S>) -> Vec<SqsBatchResponse> {
+async fn drain(esm: &EventSourceMapping, logger: &Logger) -> Vec<SqsBatchResponse> {
     let mut responses = Vec::new();
     while let Some((_, response)) = deliver_once(esm, logger).await {
         responses.push(response);
@@ -214,9 +215,11 @@ async fn version_1_records_and_explained_records_are_written_as_they_are() {
 /// The real S3 store, signalling after its `after`-th successful write: lets the test kill the server at
 /// an exact point in the middle of a batch, which a real server cannot be asked to arrange. With `hold`, writes
 /// after the first `after` wait until it opens (the test opens it once the server is down), so none of them can
-/// slip through before the outage (a batched batch is only a few concurrent writes).
+/// slip through before the outage (a batched batch is only a few concurrent writes). Every other call goes straight
+/// to the real store.
+#[derive(Debug)]
 struct SignalAfter {
-    inner: S3Store,
+    inner: Arc<dyn ObjectStore>,
     after: usize,
     written: AtomicUsize,
     signal: Arc<Notify>,
@@ -224,18 +227,53 @@ struct SignalAfter {
     hold: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
-impl LogStore for SignalAfter {
-    async fn put(&self, key: &str, body: Vec<u8>) -> Result<(), StoreError> {
+#[async_trait::async_trait]
+impl ObjectStore for SignalAfter {
+    fn bucket(&self) -> &str {
+        self.inner.bucket()
+    }
+
+    async fn for_each_object(
+        &self,
+        prefix: &str,
+        visit: &mut (dyn FnMut(ListedObject) + Send),
+    ) -> Result<(), StoreError> {
+        self.inner.for_each_object(prefix, visit).await
+    }
+
+    async fn list_folder(&self, prefix: &str) -> Result<Folder, StoreError> {
+        self.inner.list_folder(prefix).await
+    }
+
+    async fn get_versioned(&self, key: &str) -> Result<Option<VersionedObject>, StoreError> {
+        self.inner.get_versioned(key).await
+    }
+
+    async fn put(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), StoreError> {
         if let Some(hold) = &self.hold {
             if self.started.fetch_add(1, Ordering::SeqCst) >= self.after {
                 hold.clone().wait_for(|open| *open).await.expect("the test holds the sender");
             }
         }
-        let result = self.inner.put(key, body).await;
+        let result = self.inner.put(key, body, content_type).await;
         if result.is_ok() && self.written.fetch_add(1, Ordering::SeqCst) + 1 == self.after {
             self.signal.notify_one();
         }
         result
+    }
+
+    async fn put_if_absent(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<PutOutcome, StoreError> {
+        self.inner.put_if_absent(key, body, content_type).await
+    }
+
+    async fn put_if_match(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+        etag: &str,
+    ) -> Result<ReplaceOutcome, StoreError> {
+        self.inner.put_if_match(key, body, content_type, etag).await
     }
 }
 
@@ -252,14 +290,14 @@ async fn an_s3_outage_mid_batch_loses_and_duplicates_nothing() {
     let batch = esm.receive().await.unwrap();
     assert_eq!(batch.len(), BATCH_SIZE);
     let killed = Arc::new(Notify::new());
-    let logger = Logger::new(SignalAfter {
+    let logger = Logger::new(Arc::new(SignalAfter {
         inner: s3_store(&s3),
         after: 20,
         written: AtomicUsize::new(0),
         signal: killed.clone(),
         started: AtomicUsize::new(0),
         hold: None,
-    });
+    }));
     let (response, ()) = tokio::join!(logger.handle(lambda_event(esm.event(&batch))), async {
         killed.notified().await;
         s3.stop();
@@ -401,7 +439,7 @@ async fn a_stalled_queue_hands_every_record_to_s3_within_the_budget_and_a_late_d
     let sink = SqsLogSink {
         sqs: aws::sqs_client(&sdk_config(&sqs.endpoint()), PREDICT_SQS),
         queue_url: queue.clone(),
-        fallback: Some(S3Fallback { s3: budgeted_s3(&s3.endpoint(), PREDICT_S3_FALLBACK), bucket: BUCKET.into() }),
+        fallback: Some(bucket_at(budgeted_s3(&s3.endpoint(), PREDICT_S3_FALLBACK))),
     };
     let records = records(25);
 
@@ -431,7 +469,7 @@ async fn a_stalled_bucket_behind_a_dead_queue_sends_the_records_to_stdout_within
         // Nothing listens on port 1: the queue refuses at once.
         sqs: aws::sqs_client(&sdk_config("http://127.0.0.1:1"), PREDICT_SQS),
         queue_url: "http://127.0.0.1:1/000000000000/prediction-log".into(),
-        fallback: Some(S3Fallback { s3: budgeted_s3(&stalled.endpoint(), PREDICT_S3_FALLBACK), bucket: BUCKET.into() }),
+        fallback: Some(bucket_at(budgeted_s3(&stalled.endpoint(), PREDICT_S3_FALLBACK))),
     };
     let started = std::time::Instant::now();
     let delivery = tokio::time::timeout(4 * hand_off_budget(), sink.submit(&records(7))).await;
@@ -455,7 +493,7 @@ async fn a_stalled_bucket_fails_the_batch_items_before_the_invocation_s_deadline
     // The logger's S3 stalls; Lambda would kill the invocation at its deadline (here 12 s away, the
     // template's is 30 s) and redeliver the whole batch.
     let stalled = StalledServer::start().unwrap();
-    let logger = Logger::new(S3Store { client: budgeted_s3(&stalled.endpoint(), LOGGER_S3), bucket: BUCKET.into() });
+    let logger = Logger::new(bucket_at(budgeted_s3(&stalled.endpoint(), LOGGER_S3)));
     let response = handled_before_the_deadline(&logger, esm.event(&batch)).await;
     assert_eq!(failed_ids(&response).len(), BATCH_SIZE, "every unwritten record is a batch item failure");
 
@@ -468,7 +506,7 @@ async fn a_stalled_bucket_fails_the_batch_items_before_the_invocation_s_deadline
 // ---------------------------------------------------------------------------------------------------------------
 // PredictionLogDelivery=batched: one gzip'd JSON-lines file per batch and hour.
 
-fn batched_logger<S: LogStore>(store: S) -> Logger<S> {
+fn batched_logger(store: Arc<dyn ObjectStore>) -> Logger {
     Logger::with_delivery(store, LogDelivery::Batched)
 }
 
@@ -573,14 +611,14 @@ async fn batched_an_s3_outage_mid_batch_fails_the_unwritten_files_and_loses_noth
     assert_eq!(batch.len(), 200);
     let killed = Arc::new(Notify::new());
     let (open, hold) = tokio::sync::watch::channel(false);
-    let logger = batched_logger(SignalAfter {
+    let logger = batched_logger(Arc::new(SignalAfter {
         inner: s3_store(&s3),
         after: 1,
         written: AtomicUsize::new(0),
         signal: killed.clone(),
         started: AtomicUsize::new(0),
         hold: Some(hold),
-    });
+    }));
     let (response, ()) = tokio::join!(logger.handle(lambda_event(esm.event(&batch))), async {
         killed.notified().await;
         s3.stop();
@@ -621,7 +659,7 @@ async fn batched_a_stalled_bucket_fails_every_file_before_the_invocation_s_deadl
     assert_eq!(batch.len(), 300);
 
     let stalled = StalledServer::start().unwrap();
-    let logger = batched_logger(S3Store { client: budgeted_s3(&stalled.endpoint(), LOGGER_S3), bucket: BUCKET.into() });
+    let logger = batched_logger(bucket_at(budgeted_s3(&stalled.endpoint(), LOGGER_S3)));
     let response = handled_before_the_deadline(&logger, esm.event(&batch)).await;
     assert_eq!(failed_ids(&response).len(), 300, "every message of every unwritten file is a batch item failure");
 
@@ -696,7 +734,7 @@ async fn batched_mode_accounts_for_every_answered_prediction_across_both_layouts
     let budgeted = SqsLogSink {
         sqs: aws::sqs_client(&sdk_config(&sqs.endpoint()), PREDICT_SQS),
         queue_url: queue.clone(),
-        fallback: Some(S3Fallback { s3: budgeted_s3(&s3.endpoint(), PREDICT_S3_FALLBACK), bucket: BUCKET.into() }),
+        fallback: Some(bucket_at(budgeted_s3(&s3.endpoint(), PREDICT_S3_FALLBACK))),
     };
     let patient = sink(&sqs, &queue, &s3);
     let hour = Window::hours_before(OffsetDateTime::now_utc(), 2);
@@ -797,7 +835,7 @@ async fn batched_mode_accounts_for_every_answered_prediction_across_both_layouts
 
 /// The logger's answer to `event` in an invocation whose deadline is 12 s away (the template's is 30 s), asserting it
 /// came before the deadline: a later answer is one Lambda would have killed, redelivering the whole batch.
-async fn handled_before_the_deadline(logger: &Logger<S3Store>, event: SqsEvent) -> SqsBatchResponse {
+async fn handled_before_the_deadline(logger: &Logger, event: SqsEvent) -> SqsBatchResponse {
     let budget = std::time::Duration::from_secs(12);
     let mut context = Context::default();
     let deadline = std::time::SystemTime::now() + budget;

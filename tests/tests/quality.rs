@@ -12,12 +12,14 @@
 mod support;
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use drift_check::{load_reference, DriftCheckConfig};
 use fraudwatch_core::aws::PREDICT_S3_FALLBACK;
 use fraudwatch_core::label::{LabelRecord, LabelTarget};
 use fraudwatch_core::log_record::FeatureMap;
+use fraudwatch_core::store::{ObjectStore, S3Store};
 use fraudwatch_model::locate_onnx_runtime;
 use fraudwatch_tests::{
     budgeted_s3, repo_root, sample_data, sdk_config, Prometheus, Pushgateway, S3Server, SqsServer, StalledServer,
@@ -27,7 +29,7 @@ use fraudwatch_traffic::{
 };
 use predict::api::App;
 use predict::labels::LabelStore;
-use predict::log_sink::{S3Fallback, SqsLogSink};
+use predict::log_sink::SqsLogSink;
 use predict::test_util::ApiGatewayEvent;
 use serde_json::{json, Value};
 use support::send_through_pipeline;
@@ -48,7 +50,7 @@ const QUALITY_ALERTS: [&str; 6] = [
 fn predict_app(
     sqs_endpoint: &str,
     queue_url: &str,
-    fallback: Option<S3Fallback>,
+    fallback: Option<Arc<dyn ObjectStore>>,
     labels: Option<LabelStore>,
 ) -> App<SqsLogSink> {
     let sqs = aws_sdk_sqs::Client::new(&sdk_config(sqs_endpoint));
@@ -62,7 +64,7 @@ fn predict_app(
 
 /// predict answering `POST /labels` into `bucket` on `s3`; its log sink is never used (a label logs no prediction).
 fn label_api(s3: aws_sdk_s3::Client, bucket: &str) -> App<SqsLogSink> {
-    predict_app("http://127.0.0.1:9", "unused", None, Some(LabelStore { s3, bucket: bucket.into() }))
+    predict_app("http://127.0.0.1:9", "unused", None, Some(LabelStore { bucket: Arc::new(S3Store::new(s3, bucket)) }))
 }
 
 /// `POST /labels` through predict's handler, in requests of 1,000: every prediction's true class.
@@ -175,9 +177,9 @@ async fn normal_held_out_traffic_with_its_labels_realizes_the_card_within_sampli
     assert!(frauds_sent >= 30, "the seed gives {frauds_sent} frauds; the alerts judge from 30");
 
     let missing_queue = format!("{}/123456789012/no-such-queue", sqs.endpoint());
-    let fallback = S3Fallback { s3: s3.client(), bucket: "normal".into() };
-    let labels = LabelStore { s3: s3.client(), bucket: "normal".into() };
-    let api = predict_app(&sqs.endpoint(), &missing_queue, Some(fallback), Some(labels));
+    let bucket: Arc<dyn ObjectStore> = Arc::new(S3Store::new(s3.client(), "normal"));
+    let labels = LabelStore { bucket: bucket.clone() };
+    let api = predict_app(&sqs.endpoint(), &missing_queue, Some(bucket), Some(labels));
     let mut predictions = Vec::new();
     // 100 a call: the fallback writes a call's records concurrently.
     for chunk in traffic.chunks(100) {

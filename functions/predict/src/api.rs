@@ -264,7 +264,7 @@ impl<S: PredictionLogSink> App<S> {
             parsed.records.iter().filter(|(_, l)| matches!(l.target, LabelTarget::Transaction(_))).count();
         let key = store.store(parsed.records.iter().map(|(_, l)| l), now).await.map_err(|e| {
             metrics::counter!(LABELS_STORE_FAILURES_TOTAL).increment(1);
-            ApiError::LabelsUnavailable(e)
+            ApiError::LabelsUnavailable(e.to_string())
         })?;
         metrics::counter!(LABELS_ACCEPTED_TOTAL).increment(parsed.records.len() as u64);
         tracing::info!(

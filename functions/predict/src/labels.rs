@@ -3,16 +3,17 @@
 //! (`labels/dt=YYYY-MM-DD/<batch id>.jsonl`), so a batch is stored whole or not at all, and a retry after a failure
 //! stores nothing twice that counts twice (the same label twice counts once).
 
-use aws_sdk_s3::error::DisplayErrorContext;
+use std::sync::Arc;
+
 use fraudwatch_core::label::{encode_json_lines, label_object_key, LabelRecord};
+use fraudwatch_core::store::{ObjectStore, StoreError};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// Where labels are written: the data bucket (`LOG_BUCKET`), with predict's S3 client (its `PREDICT_S3_FALLBACK`
 /// budget: 3 s in all, inside predict's 10 s timeout).
 pub struct LabelStore {
-    pub s3: aws_sdk_s3::Client,
-    pub bucket: String,
+    pub bucket: Arc<dyn ObjectStore>,
 }
 
 impl LabelStore {
@@ -21,18 +22,10 @@ impl LabelStore {
         &self,
         records: impl IntoIterator<Item = &'a LabelRecord>,
         at: OffsetDateTime,
-    ) -> Result<String, String> {
+    ) -> Result<String, StoreError> {
         // A UUIDv7 batch id: object names sort by arrival.
         let key = label_object_key(at, Uuid::now_v7());
-        self.s3
-            .put_object()
-            .bucket(&self.bucket)
-            .key(&key)
-            .content_type("application/x-ndjson")
-            .body(encode_json_lines(records).into())
-            .send()
-            .await
-            .map_err(|e| DisplayErrorContext(e).to_string())?;
+        self.bucket.put(&key, encode_json_lines(records), "application/x-ndjson").await?;
         Ok(key)
     }
 }

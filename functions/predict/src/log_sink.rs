@@ -14,6 +14,7 @@
 //! function's timeout (docs/contracts.md#timeouts).
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Instant;
 
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
@@ -21,6 +22,7 @@ use fraudwatch_core::log_record::PredictionLogRecord;
 use fraudwatch_core::metric_names::{
     LOG_ENQUEUE_FAILURES_TOTAL, LOG_ENQUEUE_SECONDS, LOG_ONLY_IN_STDOUT_TOTAL, LOG_WRITTEN_BY_FALLBACK_TOTAL,
 };
+use fraudwatch_core::store::ObjectStore;
 use futures::future::join_all;
 
 /// SQS takes at most 10 messages per `SendMessageBatch`.
@@ -43,12 +45,9 @@ pub trait PredictionLogSink: Send + Sync {
 pub struct SqsLogSink {
     pub sqs: aws_sdk_sqs::Client,
     pub queue_url: String,
-    pub fallback: Option<S3Fallback>,
-}
-
-pub struct S3Fallback {
-    pub s3: aws_sdk_s3::Client,
-    pub bucket: String,
+    /// The bucket written directly when SQS fails (`LOG_BUCKET`), through a client with the
+    /// `PREDICT_S3_FALLBACK` budget; `None`: straight to stdout.
+    pub fallback: Option<Arc<dyn ObjectStore>>,
 }
 
 impl SqsLogSink {
@@ -84,19 +83,10 @@ impl SqsLogSink {
         let Some(fallback) = &self.fallback else {
             return false;
         };
-        let put = fallback
-            .s3
-            .put_object()
-            .bucket(&fallback.bucket)
-            .key(record.s3_key())
-            .content_type("application/json")
-            .body(record.encode().into())
-            .send()
-            .await;
-        match put {
-            Ok(_) => true,
+        match fallback.put(&record.s3_key(), record.encode(), "application/json").await {
+            Ok(()) => true,
             Err(e) => {
-                tracing::error!(error = %aws_sdk_s3::error::DisplayErrorContext(&e), "direct S3 write of a prediction log failed");
+                tracing::error!(error = %e, "direct S3 write of a prediction log failed");
                 false
             }
         }

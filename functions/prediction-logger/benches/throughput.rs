@@ -9,8 +9,9 @@
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use fraudwatch_core::store::S3Store;
 use lambda_runtime::{Context, LambdaEvent};
-use prediction_logger::{LogDelivery, Logger, S3Store, MAX_IN_FLIGHT};
+use prediction_logger::{LogDelivery, Logger, MAX_IN_FLIGHT};
 
 const BATCH: usize = 500;
 const BATCHED_BATCH: usize = fraudwatch_tests::LOGGER_BATCHED_BATCH_SIZE;
@@ -35,7 +36,7 @@ fn throughput(c: &mut Criterion) {
     let (_server, per_prediction, batched, event_of_500, event_of_2000) = runtime.block_on(async {
         let server = fraudwatch_tests::S3Server::start().await.unwrap();
         server.create_bucket(BUCKET).await.unwrap();
-        let store = || S3Store { client: server.client(), bucket: BUCKET.into() };
+        let store = || std::sync::Arc::new(S3Store::new(server.client(), BUCKET));
         // Within one hour (one file per batched batch), as at high traffic.
         let start = time::OffsetDateTime::now_utc().replace_minute(0).unwrap() - time::Duration::HOUR;
         let records = fraudwatch_tests::prediction_records(BATCHED_BATCH, start, time::Duration::SECOND).unwrap();

@@ -16,19 +16,17 @@
 //!   along with the rest): each write is bounded by `fraudwatch_core::aws::LOGGER_S3`, and no write starts
 //!   later than [`DEADLINE_MARGIN`] before Lambda's deadline; what did not get written is reported as failed.
 
-mod store;
-
-pub use store::{LogStore, S3Store, StoreError};
-
 use std::collections::BTreeMap;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use fraudwatch_core::aws::LOGGER_S3;
 use fraudwatch_core::config::{parse_or, required, ConfigError, EnvSource};
-use fraudwatch_core::log_files::BatchFile;
+use fraudwatch_core::log_files::{BatchFile, BATCH_EXTENSION};
 use fraudwatch_core::log_record::{partition_prefix, PredictionLogRecord, RecordError};
 use fraudwatch_core::metric_names::{LOG_OBJECTS_WRITTEN_TOTAL, LOG_OBJECT_FAILURES_TOTAL, LOG_RECORDS_WRITTEN_TOTAL};
+use fraudwatch_core::store::{ObjectStore, StoreError};
 use futures::stream::{self, StreamExt};
 use lambda_runtime::tracing;
 use lambda_runtime::LambdaEvent;
@@ -127,18 +125,20 @@ struct Written<'a> {
 }
 
 /// The handler: a batch of SQS messages in, the messages to retry out.
-pub struct Logger<S> {
-    store: S,
+pub struct Logger {
+    /// The bucket (`LOG_BUCKET`); in production an S3 store whose client carries `LOGGER_S3`, whose retries handle
+    /// throttling and brief outages.
+    store: Arc<dyn ObjectStore>,
     delivery: LogDelivery,
 }
 
-impl<S: LogStore> Logger<S> {
+impl Logger {
     /// A logger writing one object per record (the default layout).
-    pub fn new(store: S) -> Self {
+    pub fn new(store: Arc<dyn ObjectStore>) -> Self {
         Self::with_delivery(store, LogDelivery::PerPrediction)
     }
 
-    pub fn with_delivery(store: S, delivery: LogDelivery) -> Self {
+    pub fn with_delivery(store: Arc<dyn ObjectStore>, delivery: LogDelivery) -> Self {
         Logger { store, delivery }
     }
 
@@ -201,7 +201,8 @@ impl<S: LogStore> Logger<S> {
         let record = decode(message)?;
         // The canonical encoding, not the message body verbatim: every object has the same shape
         // whatever wrote the message.
-        self.store.put(&record.s3_key(), record.encode()).await?;
+        let key = record.s3_key();
+        self.store.put(&key, record.encode(), content_type(&key)).await?;
         Ok(())
     }
 
@@ -223,7 +224,8 @@ impl<S: LogStore> Logger<S> {
                     Some(at) if Instant::now() > at => Err(WriteError::OutOfTime),
                     _ => {
                         let file = BatchFile::encode(&records).expect("one partition's records, at least one");
-                        self.store.put(&file.key, file.body).await.map_err(WriteError::from)
+                        let content_type = content_type(&file.key);
+                        self.store.put(&file.key, file.body, content_type).await.map_err(WriteError::from)
                     }
                 };
                 (group.into_iter().map(|(m, _)| m).collect(), result)
@@ -238,6 +240,16 @@ impl<S: LogStore> Logger<S> {
             }
         }
         written
+    }
+}
+
+/// What the object at `key` holds. A batched file is a gzip file, not gzip-encoded JSON: no `Content-Encoding`,
+/// so no HTTP client decompresses it on the way and every reader sees the bytes Athena reads.
+fn content_type(key: &str) -> &'static str {
+    if key.ends_with(BATCH_EXTENSION) {
+        "application/gzip"
+    } else {
+        "application/json"
     }
 }
 

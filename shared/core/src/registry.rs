@@ -15,14 +15,14 @@
 //! stay immutable and two concurrent promotions cannot silently drop each other's history.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
-use aws_sdk_s3::primitives::ByteStream;
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 
 use crate::card::{is_valid_version, sha256_hex, CardError, ModelCard};
 use crate::config::{optional, parse_s3_uri, ConfigError, EnvSource};
+use crate::store::{ObjectStore, PutOutcome, ReplaceOutcome, S3Store, StoreError, VersionedObject};
 
 /// The variable naming the registry; unset means "no registry" (predict serves its embedded model).
 pub const MODEL_REGISTRY_URI: &str = "MODEL_REGISTRY_URI";
@@ -61,8 +61,8 @@ pub enum RegistryError {
     NoPreviousChampion { version: String },
     #[error("champion pointer {location} changed while this command ran; run it again")]
     ConcurrentUpdate { location: String },
-    #[error("S3 {operation} {location} failed: {reason}")]
-    S3 { operation: &'static str, location: String, reason: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// Where the registry lives: `s3://<bucket>/<prefix>`.
@@ -152,20 +152,20 @@ struct PointerObject {
     parsed: Result<ChampionPointer, String>,
 }
 
-enum WriteCondition {
-    IfAbsent,
-    IfMatch(String),
-}
-
 pub struct Registry {
-    s3: aws_sdk_s3::Client,
-    bucket: String,
+    store: Arc<dyn ObjectStore>,
     prefix: String,
 }
 
 impl Registry {
+    /// The registry at `uri`, read and written through `s3`.
     pub fn new(s3: aws_sdk_s3::Client, uri: RegistryUri) -> Self {
-        Registry { s3, bucket: uri.bucket, prefix: uri.prefix }
+        Self::in_store(Arc::new(S3Store::new(s3, uri.bucket)), uri.prefix)
+    }
+
+    /// The registry under `prefix` (no trailing `/`; empty at the root) of `store`.
+    pub fn in_store(store: Arc<dyn ObjectStore>, prefix: impl Into<String>) -> Self {
+        Registry { store, prefix: prefix.into() }
     }
 
     /// Uploads a directory holding `model.onnx`, `card.json`, `reference.csv.gz` and the explanation file the
@@ -213,17 +213,15 @@ impl Registry {
         };
         let root = self.key("");
         let card_suffix = format!("/{CARD_FILE}");
-        let mut pages = self.s3.list_objects_v2().bucket(&self.bucket).prefix(&root).into_paginator().send();
         let mut versions = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| self.s3_error("ListObjectsV2", &root, e))?;
-            for key in page.contents().iter().filter_map(|o| o.key()) {
-                let version = key.strip_prefix(&root).and_then(|rest| rest.strip_suffix(&card_suffix));
+        self.store
+            .for_each_object(&root, &mut |object| {
+                let version = object.key.strip_prefix(&root).and_then(|rest| rest.strip_suffix(&card_suffix));
                 if let Some(version) = version.filter(|v| !v.contains('/')) {
                     versions.push(version.to_string());
                 }
-            }
-        }
+            })
+            .await?;
         let mut summaries = Vec::with_capacity(versions.len());
         for version in versions {
             let (card, _) = self.card(&version).await?;
@@ -339,7 +337,7 @@ impl Registry {
         check_version_name(version)?;
         let key = self.version_key(version, CARD_FILE);
         let location = self.location(&key);
-        let Some((bytes, _)) = self.get(&key).await? else {
+        let Some(bytes) = self.store.get_if_exists(&key).await? else {
             return Err(RegistryError::UnknownVersion { version: version.into(), location });
         };
         let card = ModelCard::from_json(&bytes)
@@ -357,18 +355,24 @@ impl Registry {
     async fn verified_file(&self, version: &str, name: &str, expected: &str) -> Result<Vec<u8>, RegistryError> {
         let key = self.version_key(version, name);
         let location = self.location(&key);
-        let (bytes, _) =
-            self.get(&key).await?.ok_or_else(|| RegistryError::MissingFile { location: location.clone() })?;
+        let bytes = self
+            .store
+            .get_if_exists(&key)
+            .await?
+            .ok_or_else(|| RegistryError::MissingFile { location: location.clone() })?;
         check_sha256(location, &sha256_hex(&bytes), "card.json", expected)?;
         Ok(bytes)
     }
 
     async fn pointer_object(&self) -> Result<Option<PointerObject>, RegistryError> {
         let key = self.key(CHAMPION_POINTER);
-        let Some((bytes, etag)) = self.get(&key).await? else { return Ok(None) };
-        let etag = etag.ok_or_else(|| RegistryError::S3 {
+        let Some(VersionedObject { body: bytes, etag }) = self.store.get_versioned(&key).await? else {
+            return Ok(None);
+        };
+        let etag = etag.ok_or_else(|| StoreError {
             operation: "GetObject",
-            location: self.location(&key),
+            bucket: self.store.bucket().to_string(),
+            key: key.clone(),
             reason: "no ETag in the response, so the pointer cannot be updated safely".into(),
         })?;
         let parsed = serde_json::from_slice::<ChampionPointer>(&bytes)
@@ -395,8 +399,11 @@ impl Registry {
     async fn write_pointer(&self, pointer: &ChampionPointer, etag: Option<String>) -> Result<(), RegistryError> {
         let key = self.key(CHAMPION_POINTER);
         let json = serde_json::to_vec_pretty(pointer).expect("a pointer serialises");
-        let condition = etag.map_or(WriteCondition::IfAbsent, WriteCondition::IfMatch);
-        if !self.put(&key, &json, condition).await? {
+        let written = match etag {
+            None => self.store.put_if_absent(&key, json, JSON).await? == PutOutcome::Created,
+            Some(etag) => self.store.put_if_match(&key, json, JSON, &etag).await? == ReplaceOutcome::Replaced,
+        };
+        if !written {
             return Err(RegistryError::ConcurrentUpdate { location: self.location(&key) });
         }
         Ok(())
@@ -405,44 +412,13 @@ impl Registry {
     /// Creates `key` with `bytes` unless it exists; an existing object must hold the same bytes.
     /// Returns whether it wrote.
     async fn put_immutable(&self, key: &str, bytes: &[u8]) -> Result<bool, RegistryError> {
-        if self.put(key, bytes, WriteCondition::IfAbsent).await? {
+        if self.store.put_if_absent(key, bytes.to_vec(), content_type(key)).await? == PutOutcome::Created {
             return Ok(true);
         }
-        match self.get(key).await? {
-            Some((existing, _)) if existing == bytes => Ok(false),
+        match self.store.get_if_exists(key).await? {
+            Some(existing) if existing == bytes => Ok(false),
             _ => Err(RegistryError::VersionConflict { location: self.location(key) }),
         }
-    }
-
-    /// A conditional PutObject; `false` when the condition failed.
-    async fn put(&self, key: &str, bytes: &[u8], condition: WriteCondition) -> Result<bool, RegistryError> {
-        let request = self.s3.put_object().bucket(&self.bucket).key(key).body(ByteStream::from(bytes.to_vec()));
-        let request = match condition {
-            WriteCondition::IfAbsent => request.if_none_match("*"),
-            WriteCondition::IfMatch(etag) => request.if_match(etag),
-        };
-        match request.send().await {
-            Ok(_) => Ok(true),
-            // 412: the condition failed; 409: S3 saw a concurrent conditional write to the same key.
-            Err(e) if matches!(e.code(), Some("PreconditionFailed" | "ConditionalRequestConflict")) => Ok(false),
-            Err(e) => Err(self.s3_error("PutObject", key, e)),
-        }
-    }
-
-    /// The object's bytes and ETag, or `None` when it does not exist.
-    async fn get(&self, key: &str) -> Result<Option<(Vec<u8>, Option<String>)>, RegistryError> {
-        let output = match self.s3.get_object().bucket(&self.bucket).key(key).send().await {
-            Ok(output) => output,
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => return Ok(None),
-            Err(e) => return Err(self.s3_error("GetObject", key, e)),
-        };
-        let etag = output.e_tag.clone();
-        let body = output.body.collect().await.map_err(|e| self.s3_error("GetObject", key, e))?;
-        Ok(Some((body.into_bytes().to_vec(), etag)))
-    }
-
-    fn s3_error(&self, operation: &'static str, key: &str, e: impl std::error::Error) -> RegistryError {
-        RegistryError::S3 { operation, location: self.location(key), reason: DisplayErrorContext(e).to_string() }
     }
 
     /// `<prefix>/<rest>`, or `<rest>` at the bucket root.
@@ -459,7 +435,20 @@ impl Registry {
     }
 
     fn location(&self, key: &str) -> String {
-        format!("s3://{}/{key}", self.bucket)
+        self.store.location(key)
+    }
+}
+
+const JSON: &str = "application/json";
+
+/// What a registry file is, by its name: the card, the pointer and trees.json are JSON, the reference gzip'd CSV.
+fn content_type(key: &str) -> &'static str {
+    if key.ends_with(".json") {
+        JSON
+    } else if key.ends_with(".gz") {
+        "application/gzip"
+    } else {
+        "application/octet-stream"
     }
 }
 

@@ -2,6 +2,7 @@
 //! prediction-logger → S3.
 
 use fraudwatch_core::log_record::FeatureMap;
+use fraudwatch_core::store::S3Store;
 use fraudwatch_model::locate_onnx_runtime;
 use fraudwatch_tests::event_source::EventSourceMapping;
 use fraudwatch_tests::{S3Server, SqsServer, LOGGER_BATCH_SIZE};
@@ -10,7 +11,7 @@ use lambda_runtime::{Context, LambdaEvent};
 use predict::api::App;
 use predict::log_sink::SqsLogSink;
 use predict::test_util::ApiGatewayEvent;
-use prediction_logger::{Logger, S3Store};
+use prediction_logger::Logger;
 use serde_json::{json, Value};
 
 /// Sends `traffic` through predict's handler (the real model, the real SQS sink on `sqs`) into a new queue named
@@ -31,7 +32,7 @@ pub async fn send_through_pipeline(
     // grows (each SendMessageBatch and ReceiveMessage scans the whole queue: 1.8 s per receive with 2,000
     // messages waiting), so the queue is kept short. POST /predict one by one is driven end to end by
     // scripts/up and the demo-page test.
-    let logger = Logger::new(S3Store { client: s3.client(), bucket: bucket.to_string() });
+    let logger = Logger::new(std::sync::Arc::new(S3Store::new(s3.client(), bucket)));
     let esm = EventSourceMapping::for_tests(sqs.client(), &queue_url, LOGGER_BATCH_SIZE);
     let mut delivered = std::collections::HashSet::new();
     let mut predictions = Vec::with_capacity(traffic.len());
