@@ -34,6 +34,8 @@ const NOT_CRATES: &[&str] = &[
     "fraudwatch-data",
     "fraudwatch-models",
     "fraudwatch-labels",
+    "fraudwatch-reports",
+    "fraudwatch-store",
     "fraudwatch-logs",
     "fraudwatch-quality",
     "fraudwatch-drift",
